@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { sql } from "kysely";
+import type { AppContext } from "../app/context.js";
+import { normalizeIp } from "../core/cidr.js";
+import { KeywardError } from "../core/errors.js";
+import { requireAdmin } from "./auth.js";
+import type { ApiEnv } from "./env.js";
+import { errorBody, makeErrorHandler, validationError } from "./errors.js";
+import { adminRoutes } from "./routes/admins.js";
+import { auditRoutes } from "./routes/audit.js";
+import { keyRoutes } from "./routes/keys.js";
+import { projectRoutes } from "./routes/projects.js";
+import { verifyRoutes } from "./routes/verify.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * The management HTTP API (`/api/v1`), health endpoints and the OpenAPI 3.1 document.
+ * Every option is resolved here once; handlers only do their own work.
+ */
+export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({
+    // Validation failures become the documented error envelope, with field paths.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.target, result.error);
+    },
+  });
+  const { trustProxy, maxBodyBytes } = ctx.config;
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    c.set(
+      "clientIp",
+      clientIp(c.env?.incoming?.socket?.remoteAddress, c.req.header("x-forwarded-for"), trustProxy),
+    );
+    const started = performance.now();
+    await next();
+    c.header("x-request-id", requestId);
+    ctx.logger.info(
+      {
+        request_id: requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      "request",
+    );
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await sql`select 1`.execute(ctx.store.db);
+      return c.json({ status: "ready", store: ctx.store.dialect });
+    } catch {
+      return c.json({ status: "unavailable", store: ctx.store.dialect }, 503);
+    }
+  });
+
+  const api = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.target, result.error);
+    },
+  });
+  api.use(
+    "*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new KeywardError("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  api.use("*", async (c, next) => {
+    // A body in any other format is refused outright rather than read as "no body".
+    const type = c.req.header("content-type");
+    const hasBody = c.req.header("content-length") !== undefined && c.req.header("content-length") !== "0";
+    if (
+      (hasBody || c.req.header("transfer-encoding")) &&
+      type &&
+      !JSON_MEDIA.test(type.split(";")[0]!.trim())
+    ) {
+      throw new KeywardError("unsupported_media_type", "request bodies must be application/json");
+    }
+    if (hasBody && !type && c.req.method !== "GET") {
+      throw new KeywardError(
+        "unsupported_media_type",
+        "request bodies must be sent with Content-Type: application/json",
+      );
+    }
+    await next();
+  });
+  api.use("*", requireAdmin(ctx.admins));
+  api.route("/", projectRoutes(ctx));
+  api.route("/", verifyRoutes(ctx));
+  api.route("/", keyRoutes(ctx));
+  api.route("/", adminRoutes(ctx));
+  api.route("/", auditRoutes(ctx));
+  // Registered before the authenticated sub-app so the document is public; filled in below.
+  let openapi = "";
+  app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));
+  app.route("/api/v1", api);
+
+  // Built once at start-up from the same schemas that validate requests: a schema the
+  // generator cannot express fails the boot, not a client's request.
+  app.openAPIRegistry.registerComponent("securitySchemes", "AdminKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "An admin key (kw_admin_…)",
+  });
+  openapi = JSON.stringify(
+    app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "keyward management API",
+        version: "1",
+        description: "Projects, API keys, admin keys, verification and the audit log.",
+      },
+    }),
+  );
+
+  app.notFound((c) =>
+    c.json(
+      errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"),
+      404,
+    ),
+  );
+  app.onError(makeErrorHandler(ctx.logger));
+  return app;
+}
+
+/** The client's IP: the socket peer, or the first X-Forwarded-For hop when a proxy is trusted. */
+export function clientIp(
+  remote: string | undefined,
+  forwardedFor: string | undefined,
+  trustProxy: boolean,
+): string | null {
+  if (trustProxy && forwardedFor) {
+    const first = forwardedFor.split(",")[0]?.trim();
+    if (first) return normalizeIp(first);
+  }
+  return remote ? normalizeIp(remote) : null;
+}

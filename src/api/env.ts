@@ -1,0 +1,12 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Principal } from "../admins/principal.js";
+
+/** Hono environment: the node bindings from @hono/node-server and per-request variables. */
+export interface ApiEnv {
+  Bindings: { incoming: IncomingMessage; outgoing: ServerResponse };
+  Variables: {
+    requestId: string;
+    clientIp: string | null;
+    principal: Principal;
+  };
+}

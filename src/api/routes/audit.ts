@@ -1,0 +1,132 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../app/context.js";
+import { auditToCsv, listAudit, type AuditFilter } from "../../audit/query.js";
+import { verifyAuditChain } from "../../audit/verify.js";
+import type { AuditEntry } from "../../audit/types.js";
+import { forbidden } from "../../core/errors.js";
+import { roleAllows } from "../../core/roles.js";
+import type { Principal } from "../../admins/principal.js";
+import type { ApiEnv } from "../env.js";
+import { ERROR_RESPONSES, jsonResponse, SECURITY } from "../openapi.js";
+import { AuditEntrySchema, AuditExportQuery, AuditQuery, AuditReportSchema } from "../schemas.js";
+
+const tags = ["audit"];
+
+const list = createRoute({
+  method: "get",
+  path: "/audit",
+  tags,
+  security: SECURITY,
+  summary: "List audit entries, newest first",
+  request: { query: AuditQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        object: z.literal("list"),
+        data: z.array(AuditEntrySchema),
+        has_more: z.boolean(),
+        next_before_seq: z.number().nullable(),
+      }),
+      "Audit entries",
+    ),
+    ...ERROR_RESPONSES,
+  },
+});
+
+const verify = createRoute({
+  method: "get",
+  path: "/audit/verify",
+  tags,
+  security: SECURITY,
+  summary: "Verify the audit hash chain; reports every modified, deleted, inserted or reordered entry",
+  responses: { 200: jsonResponse(AuditReportSchema, "The chain report"), ...ERROR_RESPONSES },
+});
+
+const exportRoute = createRoute({
+  method: "get",
+  path: "/audit/export",
+  tags,
+  security: SECURITY,
+  summary: "Export audit entries (all matching, oldest first) as JSON or CSV",
+  request: { query: AuditExportQuery },
+  responses: {
+    200: {
+      description: "Entries as JSON array or CSV",
+      content: {
+        "application/json": { schema: z.array(AuditEntrySchema) },
+        "text/csv": { schema: z.string() },
+      },
+    },
+    ...ERROR_RESPONSES,
+  },
+});
+
+function requireAuditRead(p: Principal): void {
+  if (!roleAllows(p.role, "audit.read")) throw forbidden("your role may not read the audit log");
+}
+
+type AuditQueryInput = Omit<z.infer<typeof AuditQuery>, "limit" | "before_seq">;
+
+function toFilter(q: AuditQueryInput): Omit<AuditFilter, "limit"> {
+  return {
+    ...(q.action ? { action: q.action } : {}),
+    ...(q.actor_id ? { actorId: q.actor_id } : {}),
+    ...(q.target_id ? { targetId: q.target_id } : {}),
+    ...(q.project_id ? { projectId: q.project_id } : {}),
+    ...(q.since ? { since: Date.parse(q.since) } : {}),
+    ...(q.until ? { until: Date.parse(q.until) } : {}),
+  };
+}
+
+export function auditRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+  app.openapi(list, async (c) => {
+    requireAuditRead(c.get("principal"));
+    const q = c.req.valid("query");
+    const rows = await listAudit(ctx.store.db, {
+      ...toFilter(q),
+      ...(q.before_seq ? { beforeSeq: q.before_seq } : {}),
+      limit: q.limit + 1,
+    });
+    const data = rows.slice(0, q.limit);
+    const hasMore = rows.length > q.limit;
+    return c.json(
+      {
+        object: "list" as const,
+        data,
+        has_more: hasMore,
+        next_before_seq: hasMore ? data.at(-1)!.seq : null,
+      },
+      200,
+    );
+  });
+  app.openapi(verify, async (c) => {
+    requireAuditRead(c.get("principal"));
+    return c.json(await verifyAuditChain(ctx.store.db), 200);
+  });
+  app.openapi(exportRoute, async (c) => {
+    requireAuditRead(c.get("principal"));
+    const q = c.req.valid("query");
+    const filter = toFilter(q);
+    // Page through newest-first, then reverse: exports read oldest first.
+    const all: AuditEntry[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const page = await listAudit(ctx.store.db, {
+        ...filter,
+        ...(before ? { beforeSeq: before } : {}),
+        limit: 1000,
+      });
+      all.push(...page);
+      if (page.length < 1000) break;
+      before = page.at(-1)!.seq;
+    }
+    all.reverse();
+    if (q.format === "csv") {
+      c.header("content-disposition", 'attachment; filename="keyward-audit.csv"');
+      return c.text(auditToCsv(all), 200, { "content-type": "text/csv; charset=utf-8" });
+    }
+    return c.json(all, 200);
+  });
+  return app;
+}

@@ -1,0 +1,320 @@
+import { isIP } from "node:net";
+import { z } from "@hono/zod-openapi";
+import { parseCidr } from "../core/cidr.js";
+import { ID_PREFIX } from "../core/ids.js";
+import { ModelPatternSchema, PermissionsSchema, RESOURCES } from "../core/permissions.js";
+import { ROLES } from "../core/roles.js";
+
+/**
+ * One set of schemas gives request validation, handler types and the OpenAPI 3.1 document.
+ * Request objects are `.strict()`: an unknown field is an error, not silently dropped.
+ */
+
+const idOf = (prefix: string, name: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`), `must be a ${name} id (${prefix}_…)`)
+    .openapi({ example: `${prefix}_01JD3ZK5Q8XW2V7N4M6B9C1D2E` });
+
+export const ProjectId = idOf(ID_PREFIX.project, "project");
+export const KeyId = idOf(ID_PREFIX.key, "key");
+export const AdminKeyId = idOf(ID_PREFIX.admin, "admin key");
+
+export const ProjectIdParam = z.object({
+  project_id: ProjectId.openapi({ param: { name: "project_id", in: "path" } }),
+});
+export const KeyIdParam = z.object({ key_id: KeyId.openapi({ param: { name: "key_id", in: "path" } }) });
+export const AdminKeyIdParam = z.object({
+  admin_key_id: AdminKeyId.openapi({ param: { name: "admin_key_id", in: "path" } }),
+});
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      request_id: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+const Name = z.string().trim().min(1).max(128);
+const IsoDate = z.iso.datetime({ offset: true });
+
+export const Paging = {
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+};
+
+const Cidr = z
+  .string()
+  .max(64)
+  .refine((s) => parseCidr(s) !== null, "must be an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)");
+
+const Metadata = z
+  .record(z.string().min(1).max(64), z.unknown())
+  .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata keys")
+  .refine((m) => JSON.stringify(m).length <= 4096, "metadata must be at most 4 KiB as JSON")
+  .openapi({ example: { team: "search", env: "ci" } });
+
+const Permissions = PermissionsSchema.openapi("Permissions", {
+  example: { mode: "restricted", resources: { chat_completions: "write", models: "read" } },
+});
+
+const ModelList = z.array(ModelPatternSchema).min(1).max(100).nullable();
+const IpList = z.array(Cidr).min(1).max(100).nullable();
+
+// ---- projects ----
+
+export const ProjectSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("project"),
+    name: z.string(),
+    description: z.string().nullable(),
+    created_at: z.string(),
+    created_by: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Project");
+
+export const CreateProjectBody = z
+  .object({ name: Name, description: z.string().max(1000).nullable().optional() })
+  .strict()
+  .openapi("CreateProject");
+
+export const UpdateProjectBody = z
+  .object({ name: Name.optional(), description: z.string().max(1000).nullable().optional() })
+  .strict()
+  .openapi("UpdateProject");
+
+export const ProjectListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(ProjectSchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+});
+
+// ---- keys ----
+
+export const KeySchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("api_key"),
+    project_id: z.string(),
+    name: z.string(),
+    environment: z.enum(["live", "test"]),
+    status: z.enum(["active", "disabled", "revoked", "expired"]),
+    masked_key: z.string().openapi({ example: "kw_live_…Xk3p" }),
+    permissions: Permissions,
+    allowed_models: z.array(z.string()).nullable(),
+    allowed_ips: z.array(z.string()).nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    created_by: z.string(),
+    updated_at: z.string(),
+    last_used_at: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    revoked_reason: z.string().nullable(),
+  })
+  .openapi("Key");
+
+export const KeyWithSecretSchema = KeySchema.extend({
+  key: z.string().openapi({ description: "The secret. Returned only in this response; store it now." }),
+}).openapi("KeyWithSecret");
+
+export const RotatedKeySchema = KeyWithSecretSchema.extend({
+  old_key_expires_at: z.string().openapi({ description: "Until when the previous secret still works." }),
+}).openapi("RotatedKey");
+
+export const KeyListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(KeySchema),
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+});
+
+export const CreateKeyBody = z
+  .object({
+    name: Name,
+    environment: z.enum(["live", "test"]).optional(),
+    permissions: Permissions.optional(),
+    allowed_models: ModelList.optional(),
+    allowed_ips: IpList.optional(),
+    metadata: Metadata.optional(),
+    expires_at: IsoDate.nullable().optional(),
+    ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(10 * 365 * 86400)
+      .optional(),
+  })
+  .strict()
+  .refine((b) => !(b.expires_at && b.ttl_seconds !== undefined), {
+    message: "give expires_at or ttl_seconds, not both",
+    path: ["ttl_seconds"],
+  })
+  .openapi("CreateKey");
+
+export const UpdateKeyBody = z
+  .object({
+    name: Name.optional(),
+    permissions: Permissions.optional(),
+    allowed_models: ModelList.optional(),
+    allowed_ips: IpList.optional(),
+    metadata: Metadata.optional(),
+    expires_at: IsoDate.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, "nothing to update: give at least one field")
+  .openapi("UpdateKey");
+
+export const ListKeysQuery = z.object({
+  status: z.enum(["active", "disabled", "revoked", "expired"]).optional(),
+  after: KeyId.optional(),
+  ...Paging,
+});
+
+export const RotateKeyBody = z
+  .object({
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86400)
+      .default(0)
+      .openapi({ description: "How long the old secret keeps working (0 = stops at once; max 30 days)." }),
+  })
+  .strict()
+  .openapi("RotateKey");
+
+export const RevokeKeyBody = z
+  .object({ reason: z.string().max(500).optional() })
+  .strict()
+  .openapi("RevokeKey");
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{16,255}$/, "16–255 visible ASCII characters (a UUID is ideal)")
+    .optional()
+    .openapi({ param: { name: "idempotency-key", in: "header" } }),
+});
+
+// ---- verify ----
+
+export const VerifyBody = z
+  .object({
+    key: z.string().max(256),
+    resource: z.enum(RESOURCES).optional(),
+    access: z.enum(["read", "write"]).optional(),
+    model: z.string().min(1).max(256).optional(),
+    ip: z
+      .string()
+      .max(64)
+      .refine((s) => isIP(s) !== 0, "must be an IPv4 or IPv6 address")
+      .optional(),
+  })
+  .strict()
+  .openapi("VerifyKey");
+
+export const VerifyResultSchema = z
+  .object({
+    valid: z.boolean(),
+    code: z.enum([
+      "VALID",
+      "NOT_FOUND",
+      "MALFORMED",
+      "REVOKED",
+      "EXPIRED",
+      "DISABLED",
+      "FORBIDDEN",
+      "RATE_LIMITED",
+      "BUDGET_EXCEEDED",
+    ]),
+    key_id: z.string().nullable(),
+    project_id: z.string().nullable(),
+    name: z.string().nullable(),
+    environment: z.enum(["live", "test"]).nullable(),
+    permissions: Permissions.nullable(),
+    allowed_models: z.array(z.string()).nullable(),
+    expires_at: z.string().nullable(),
+    message: z.string().nullable(),
+  })
+  .openapi("VerifyResult");
+
+// ---- admin keys ----
+
+export const AdminKeySchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("admin_key"),
+    name: z.string(),
+    role: z.enum(ROLES),
+    masked_key: z.string(),
+    status: z.enum(["active", "revoked"]),
+    created_at: z.string(),
+    created_by: z.string(),
+    last_used_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi("AdminKey");
+
+export const CreateAdminKeyBody = z
+  .object({ name: Name, role: z.enum(ROLES) })
+  .strict()
+  .openapi("CreateAdminKey");
+
+// ---- audit ----
+
+export const AuditEntrySchema = z
+  .object({
+    seq: z.number(),
+    id: z.string(),
+    ts: z.string(),
+    actor_id: z.string(),
+    actor_role: z.string().nullable(),
+    action: z.string(),
+    target_type: z.string(),
+    target_id: z.string(),
+    project_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    changes: z.record(z.string(), z.unknown()),
+    hash: z.string(),
+  })
+  .openapi("AuditEntry");
+
+export const AuditQuery = z.object({
+  action: z.string().max(64).optional(),
+  actor_id: z.string().max(64).optional(),
+  target_id: z.string().max(64).optional(),
+  project_id: ProjectId.optional(),
+  since: IsoDate.optional(),
+  until: IsoDate.optional(),
+  before_seq: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const AuditExportQuery = AuditQuery.omit({ before_seq: true, limit: true }).extend({
+  format: z.enum(["json", "csv"]).default("json"),
+});
+
+export const AuditReportSchema = z
+  .object({
+    ok: z.boolean(),
+    entries: z.number(),
+    head_seq: z.number(),
+    head_hash: z.string(),
+    issues: z.array(
+      z.object({
+        seq: z.number(),
+        id: z.string().nullable(),
+        problem: z.enum(["hash_mismatch", "broken_link", "sequence_gap", "head_mismatch"]),
+      }),
+    ),
+    truncated: z.boolean(),
+  })
+  .openapi("AuditVerifyReport");

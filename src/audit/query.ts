@@ -1,0 +1,78 @@
+import type { Kysely } from "kysely";
+import type { AuditLogTable, DB } from "../store/schema.js";
+import type { AuditEntry } from "./types.js";
+
+export interface AuditFilter {
+  action?: string;
+  actorId?: string;
+  targetId?: string;
+  projectId?: string;
+  since?: number;
+  until?: number;
+  /** Return entries with seq below this (newest-first paging). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** Lists audit entries newest first, filtered, one page at a time. */
+export async function listAudit(db: Kysely<DB>, f: AuditFilter): Promise<AuditEntry[]> {
+  let q = db.selectFrom("audit_log").selectAll();
+  if (f.action) q = q.where("action", "=", f.action);
+  if (f.actorId) q = q.where("actor_id", "=", f.actorId);
+  if (f.targetId) q = q.where("target_id", "=", f.targetId);
+  if (f.projectId) q = q.where("project_id", "=", f.projectId);
+  if (f.since !== undefined) q = q.where("ts", ">=", f.since);
+  if (f.until !== undefined) q = q.where("ts", "<", f.until);
+  if (f.beforeSeq !== undefined) q = q.where("seq", "<", f.beforeSeq);
+  const rows = await q.orderBy("seq", "desc").limit(f.limit).execute();
+  return rows.map(toEntry);
+}
+
+export function toEntry(row: AuditLogTable): AuditEntry {
+  return {
+    seq: row.seq,
+    id: row.id,
+    ts: new Date(row.ts).toISOString(),
+    actor_id: row.actor_id,
+    actor_role: row.actor_role,
+    action: row.action,
+    target_type: row.target_type,
+    target_id: row.target_id,
+    project_id: row.project_id,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    changes: JSON.parse(row.changes) as Record<string, unknown>,
+    hash: row.hash,
+  };
+}
+
+const CSV_COLUMNS = [
+  "seq",
+  "id",
+  "ts",
+  "actor_id",
+  "actor_role",
+  "action",
+  "target_type",
+  "target_id",
+  "project_id",
+  "ip",
+  "user_agent",
+  "changes",
+  "hash",
+] as const;
+
+function csvCell(value: unknown): string {
+  const s =
+    value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
+  // Quote everything that could split a cell, and defuse spreadsheet formulas (=, +, -, @).
+  const safe = /^[=+\-@\t\r]/.test(s) ? "'" + s : s;
+  return /[",\n\r']/.test(safe) || safe !== s ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** RFC 4180 CSV of entries, header first. */
+export function auditToCsv(entries: AuditEntry[]): string {
+  const lines = [CSV_COLUMNS.join(",")];
+  for (const e of entries) lines.push(CSV_COLUMNS.map((c) => csvCell(e[c])).join(","));
+  return lines.join("\r\n") + "\r\n";
+}

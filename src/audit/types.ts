@@ -1,0 +1,36 @@
+/** Who did something, and from where: the "who" and "from where" of every audit entry. */
+export interface Actor {
+  /** An admin key id (`adm_…`), or `system` for keyward itself (init, policies). */
+  id: string;
+  role: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { id: "system", role: null, ip: null, userAgent: null };
+
+/** What happened, to what. `changes` holds before/after of changed fields, never a secret. */
+export interface AuditEvent {
+  action: string;
+  targetType: "project" | "key" | "admin_key" | "audit";
+  targetId: string;
+  projectId?: string | null;
+  changes: Record<string, unknown>;
+}
+
+/** An audit entry as the API returns it. */
+export interface AuditEntry {
+  seq: number;
+  id: string;
+  ts: string;
+  actor_id: string;
+  actor_role: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  project_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  changes: Record<string, unknown>;
+  hash: string;
+}

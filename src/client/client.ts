@@ -1,0 +1,173 @@
+import type { AdminKeyView } from "../admins/service.js";
+import type { AuditEntry } from "../audit/types.js";
+import type { ChainReport } from "../audit/verify.js";
+import type { KeyView } from "../keys/model.js";
+import type { KeyWithSecret, RotatedKey } from "../keys/service.js";
+import type { ProjectView } from "../projects/service.js";
+
+/** An error response from the management API, with its documented code. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId: string | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface Page<T> {
+  object: "list";
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  code: string;
+  key_id: string | null;
+  project_id: string | null;
+  name: string | null;
+  environment: string | null;
+  message: string | null;
+  [k: string]: unknown;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The management API client shared by the CLI and the tests: one place that knows paths,
+ * auth and the error envelope.
+ */
+export class KeywardClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly adminKey: string,
+  ) {}
+
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Query; headers?: Record<string, string>; raw?: boolean } = {},
+  ): Promise<T> {
+    const url = new URL("/api/v1" + path, this.baseUrl);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { authorization: `Bearer ${this.adminKey}`, ...options.headers };
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new ApiError(0, "connection_failed", `cannot reach keyward at ${this.baseUrl}: ${cause}`, null);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let code = "http_" + res.status;
+      let message = text.slice(0, 200) || res.statusText;
+      let requestId: string | null = res.headers.get("x-request-id");
+      try {
+        const body = JSON.parse(text) as { error?: { code?: string; message?: string; request_id?: string } };
+        if (body.error) {
+          code = body.error.code ?? code;
+          message = body.error.message ?? message;
+          requestId = body.error.request_id ?? requestId;
+        }
+      } catch {
+        // not JSON: keep the raw text
+      }
+      throw new ApiError(res.status, code, message, requestId);
+    }
+    if (options.raw) return text as T;
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  me() {
+    return this.request<{ id: string; name: string; role: string }>("GET", "/me");
+  }
+
+  createProject(body: { name: string; description?: string | null }) {
+    return this.request<ProjectView>("POST", "/projects", { body });
+  }
+  listProjects(query: Query = {}) {
+    return this.request<Page<ProjectView>>("GET", "/projects", { query });
+  }
+  getProject(id: string) {
+    return this.request<ProjectView>("GET", `/projects/${encodeURIComponent(id)}`);
+  }
+  updateProject(id: string, body: { name?: string; description?: string | null }) {
+    return this.request<ProjectView>("PATCH", `/projects/${encodeURIComponent(id)}`, { body });
+  }
+
+  createKey(projectId: string, body: Record<string, unknown>, idempotencyKey?: string) {
+    return this.request<KeyWithSecret>("POST", `/projects/${encodeURIComponent(projectId)}/keys`, {
+      body,
+      ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
+    });
+  }
+  listKeys(query: Query & { project_id?: string } = {}) {
+    return this.request<Page<KeyView>>("GET", "/keys", { query });
+  }
+  getKey(id: string) {
+    return this.request<KeyView>("GET", `/keys/${encodeURIComponent(id)}`);
+  }
+  updateKey(id: string, body: Record<string, unknown>) {
+    return this.request<KeyView>("PATCH", `/keys/${encodeURIComponent(id)}`, { body });
+  }
+  rotateKey(id: string, graceSeconds = 0, idempotencyKey?: string) {
+    return this.request<RotatedKey>("POST", `/keys/${encodeURIComponent(id)}/rotate`, {
+      body: { grace_seconds: graceSeconds },
+      ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
+    });
+  }
+  revokeKey(id: string, reason?: string) {
+    return this.request<KeyView>("POST", `/keys/${encodeURIComponent(id)}/revoke`, {
+      body: reason ? { reason } : {},
+    });
+  }
+  disableKey(id: string) {
+    return this.request<KeyView>("POST", `/keys/${encodeURIComponent(id)}/disable`);
+  }
+  enableKey(id: string) {
+    return this.request<KeyView>("POST", `/keys/${encodeURIComponent(id)}/enable`);
+  }
+  deleteKey(id: string) {
+    return this.request<void>("DELETE", `/keys/${encodeURIComponent(id)}`);
+  }
+  verifyKey(body: { key: string; resource?: string; access?: string; model?: string; ip?: string }) {
+    return this.request<VerifyResult>("POST", "/keys/verify", { body });
+  }
+
+  createAdminKey(body: { name: string; role: string }) {
+    return this.request<AdminKeyView & { key: string }>("POST", "/admin-keys", { body });
+  }
+  listAdminKeys() {
+    return this.request<{ object: "list"; data: AdminKeyView[] }>("GET", "/admin-keys");
+  }
+  revokeAdminKey(id: string) {
+    return this.request<AdminKeyView>("POST", `/admin-keys/${encodeURIComponent(id)}/revoke`);
+  }
+
+  listAudit(query: Query = {}) {
+    return this.request<{
+      object: "list";
+      data: AuditEntry[];
+      has_more: boolean;
+      next_before_seq: number | null;
+    }>("GET", "/audit", { query });
+  }
+  verifyAudit() {
+    return this.request<ChainReport>("GET", "/audit/verify");
+  }
+  exportAudit(format: "json" | "csv", query: Query = {}) {
+    return this.request<string>("GET", "/audit/export", { query: { ...query, format }, raw: true });
+  }
+}

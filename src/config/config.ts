@@ -1,0 +1,104 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration, parsed once at start-up from (lowest to highest precedence) defaults, an
+ * optional JSON file (`KEYWARD_CONFIG`), `KEYWARD_*` environment variables, and CLI flags.
+ * Nothing else in keyward reads `process.env`.
+ */
+const ConfigSchema = z
+  .object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    dataDir: z.string().min(1).default("./data"),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+    redisUrl: z.string().optional(),
+    /** Key prefix brand: keys look like `<brand>_live_…`. */
+    brand: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,15}$/, "1–16 lowercase letters/digits, starting with a letter")
+      .default("kw"),
+    /** Optional server pepper: key hashes become HMAC-SHA-256(pepper, key). Never change it after keys exist. */
+    keyPepper: z.string().min(16, "at least 16 characters").optional(),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    allowKeyDelete: z
+      .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+      .transform((v) => v === true || v === "true" || v === "1")
+      .default(false),
+    keyCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+    keyCacheMaxEntries: z.coerce.number().int().min(1).default(100_000),
+    negativeCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+    adminCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+    lastUsedFlushMs: z.coerce.number().int().min(10).default(5_000),
+    /** Largest management API request body. */
+    maxBodyBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
+    /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
+    trustProxy: z
+      .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+      .transform((v) => v === true || v === "true" || v === "1")
+      .default(false),
+  })
+  .strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+const ENV_KEYS: Record<string, keyof ConfigInput> = {
+  KEYWARD_HOST: "host",
+  KEYWARD_PORT: "port",
+  KEYWARD_DATA_DIR: "dataDir",
+  KEYWARD_DATABASE_URL: "databaseUrl",
+  KEYWARD_REDIS_URL: "redisUrl",
+  KEYWARD_KEY_PREFIX: "brand",
+  KEYWARD_KEY_PEPPER: "keyPepper",
+  KEYWARD_LOG_LEVEL: "logLevel",
+  KEYWARD_ALLOW_KEY_DELETE: "allowKeyDelete",
+  KEYWARD_KEY_CACHE_TTL_MS: "keyCacheTtlMs",
+  KEYWARD_MAX_BODY_BYTES: "maxBodyBytes",
+  KEYWARD_TRUST_PROXY: "trustProxy",
+};
+
+/** A configuration problem, reported as one readable line. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Builds the config from env (+ optional file) and flag overrides. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<ConfigInput> = {}): Config {
+  let fromFile: Record<string, unknown> = {};
+  const file = env.KEYWARD_CONFIG;
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(path.resolve(file), "utf8")) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(
+        `cannot read config file ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const v = env[name];
+    if (v !== undefined && v !== "") fromEnv[key] = v;
+  }
+  const merged = { ...fromFile, ...fromEnv, ...stripUndefined(overrides) };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid configuration: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function stripUndefined(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,88 @@
+import type { Permissions } from "../core/permissions.js";
+import type { KeyEnvironment, KeyStatus } from "../store/schema.js";
+
+/** What the verify path needs about one secret, with its matchers compiled once at fill time. */
+export interface CachedKey {
+  keyId: string;
+  projectId: string;
+  name: string;
+  environment: KeyEnvironment;
+  status: KeyStatus;
+  expiresAt: number | null;
+  /** Set while a rotated-away secret is in its grace period. */
+  secretExpiresAt: number | null;
+  permissions: Permissions;
+  allowedModels: string[] | null;
+  hasIpAllowlist: boolean;
+  allowsModel: (model: string) => boolean;
+  allowsIp: (ip: string | undefined) => boolean;
+}
+
+interface Slot {
+  value: CachedKey | null;
+  until: number;
+}
+
+/**
+ * In-process cache of verify lookups by secret hash, including negative entries (unknown
+ * hashes), so a spray of made-up keys with valid checksums cannot hammer the store.
+ * Bounded: the oldest entries go first. `invalidateKey` drops every secret of a key at once;
+ * revoke, rotate, update and status changes call it before they return.
+ */
+export class KeyCache {
+  private readonly slots = new Map<string, Slot>();
+  private readonly hashesByKey = new Map<string, Set<string>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+    private readonly negativeTtlMs: number,
+  ) {}
+
+  /** The cached lookup, `null` for a known-unknown hash, `undefined` for a miss. */
+  get(hash: string, now: number): CachedKey | null | undefined {
+    const slot = this.slots.get(hash);
+    if (!slot || slot.until <= now) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return slot.value;
+  }
+
+  set(hash: string, value: CachedKey | null, now: number): void {
+    if (this.slots.size >= this.maxEntries) this.evictOldest();
+    this.slots.set(hash, { value, until: now + (value ? this.ttlMs : this.negativeTtlMs) });
+    if (value) {
+      let set = this.hashesByKey.get(value.keyId);
+      if (!set) this.hashesByKey.set(value.keyId, (set = new Set()));
+      set.add(hash);
+    }
+  }
+
+  invalidateKey(keyId: string): void {
+    const hashes = this.hashesByKey.get(keyId);
+    if (!hashes) return;
+    for (const h of hashes) this.slots.delete(h);
+    this.hashesByKey.delete(keyId);
+  }
+
+  clear(): void {
+    this.slots.clear();
+    this.hashesByKey.clear();
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  private evictOldest(): void {
+    const oldest = this.slots.keys().next();
+    if (oldest.done) return;
+    const slot = this.slots.get(oldest.value);
+    this.slots.delete(oldest.value);
+    if (slot?.value) this.hashesByKey.get(slot.value.keyId)?.delete(oldest.value);
+  }
+}

@@ -1,0 +1,78 @@
+import { isoOrNull } from "../core/objects.js";
+import type { Permissions } from "../core/permissions.js";
+import type { ApiKeysTable, KeyEnvironment } from "../store/schema.js";
+
+/** A key's status as users see it: `expired` is derived from `expires_at` at read time. */
+export type KeyStatusView = "active" | "disabled" | "revoked" | "expired";
+
+/** The stored status combined with the clock. */
+export function effectiveStatus(
+  row: Pick<ApiKeysTable, "status" | "expires_at">,
+  now: number,
+): KeyStatusView {
+  if (row.status === "revoked") return "revoked";
+  if (row.expires_at !== null && row.expires_at <= now) return "expired";
+  return row.status;
+}
+
+/** A key as the API returns it: masked, never the secret. */
+export interface KeyView {
+  id: string;
+  object: "api_key";
+  project_id: string;
+  name: string;
+  environment: KeyEnvironment;
+  status: KeyStatusView;
+  masked_key: string;
+  permissions: Permissions;
+  allowed_models: string[] | null;
+  allowed_ips: string[] | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+export function toKeyView(row: ApiKeysTable, now: number): KeyView {
+  return {
+    id: row.id,
+    object: "api_key",
+    project_id: row.project_id,
+    name: row.name,
+    environment: row.environment,
+    status: effectiveStatus(row, now),
+    masked_key: row.hint,
+    permissions: JSON.parse(row.permissions) as Permissions,
+    allowed_models: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
+    allowed_ips: row.allowed_ips === null ? null : (JSON.parse(row.allowed_ips) as string[]),
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    created_at: new Date(row.created_at).toISOString(),
+    created_by: row.created_by,
+    updated_at: new Date(row.updated_at).toISOString(),
+    last_used_at: isoOrNull(row.last_used_at),
+    expires_at: isoOrNull(row.expires_at),
+    revoked_at: isoOrNull(row.revoked_at),
+    revoked_reason: row.revoked_reason,
+  };
+}
+
+/** Settings a key is created with (validated by the API schema before they get here). */
+export interface KeySettings {
+  name: string;
+  permissions: Permissions;
+  allowed_models: string[] | null;
+  allowed_ips: string[] | null;
+  metadata: Record<string, unknown>;
+  expires_at: number | null;
+}
+
+export interface CreateKeyInput extends Partial<KeySettings> {
+  name: string;
+  environment?: KeyEnvironment;
+}
+
+export type UpdateKeyInput = Partial<KeySettings>;

@@ -1,0 +1,391 @@
+import { appendAudit } from "../audit/append.js";
+import { canonicalJson } from "../audit/canonical.js";
+import type { Principal } from "../admins/principal.js";
+import type { Clock } from "../core/clock.js";
+import { conflict, forbidden, KeywardError, notFound } from "../core/errors.js";
+import type { SecretHasher } from "../core/hashing.js";
+import { ID_PREFIX, newId } from "../core/ids.js";
+import { generateKey, maskKey } from "../core/key-format.js";
+import { DEFAULT_PERMISSIONS } from "../core/permissions.js";
+import { mayManageKey, roleAllows } from "../core/roles.js";
+import type { IdempotencyStore, IdempotentRequest } from "../idempotency/idempotency.js";
+import type { Database, Executor } from "../store/database.js";
+import type { ApiKeysTable } from "../store/schema.js";
+import type { KeyCache } from "./cache.js";
+import {
+  effectiveStatus,
+  toKeyView,
+  type CreateKeyInput,
+  type KeyStatusView,
+  type KeyView,
+  type UpdateKeyInput,
+} from "./model.js";
+
+export interface KeyServiceOptions {
+  brand: string;
+  /** Whether revoked or expired keys' records may be deleted (their audit trail always stays). */
+  allowDelete: boolean;
+}
+
+export interface ListKeysQuery {
+  projectId?: string;
+  status?: KeyStatusView;
+  after?: string;
+  limit: number;
+}
+
+/** A response that carries a freshly minted secret: the only time it is ever returned. */
+export type KeyWithSecret = KeyView & { key: string };
+export type RotatedKey = KeyWithSecret & { old_key_expires_at: string };
+
+/** Fields whose before/after go into the audit log on update (never a secret). */
+const AUDITED_FIELDS = [
+  "name",
+  "permissions",
+  "allowed_models",
+  "allowed_ips",
+  "metadata",
+  "expires_at",
+] as const;
+
+/**
+ * The key lifecycle: create, list, get, update, disable/enable, revoke, rotate, delete.
+ * Every change writes its audit entry in the same transaction and drops the key from the
+ * verify cache before returning, so the very next verify sees it.
+ */
+export class KeyService {
+  constructor(
+    private readonly store: Database,
+    private readonly clock: Clock,
+    private readonly hasher: SecretHasher,
+    private readonly cache: KeyCache,
+    private readonly idempotency: IdempotencyStore,
+    private readonly options: KeyServiceOptions,
+  ) {}
+
+  async create(
+    actor: Principal,
+    projectId: string,
+    input: CreateKeyInput,
+    idem: IdempotentRequest | null,
+  ): Promise<{ body: KeyWithSecret; replayed: boolean }> {
+    if (!roleAllows(actor.role, "keys.create")) throw forbidden("your role may not create keys");
+    const now = this.clock.now();
+    this.assertFutureExpiry(input.expires_at ?? null, now);
+    const r = await this.idempotency.run<KeyWithSecret>(idem, async (tx) => {
+      const project = await tx
+        .selectFrom("projects")
+        .select("id")
+        .where("id", "=", projectId)
+        .executeTakeFirst();
+      if (!project) throw notFound("project");
+      const environment = input.environment ?? "live";
+      const secret = generateKey(this.options.brand, environment);
+      const row: ApiKeysTable = {
+        id: newId(ID_PREFIX.key, now),
+        project_id: projectId,
+        name: input.name,
+        environment,
+        status: "active",
+        permissions: canonicalJson(input.permissions ?? DEFAULT_PERMISSIONS),
+        allowed_models: input.allowed_models ? canonicalJson(input.allowed_models) : null,
+        allowed_ips: input.allowed_ips ? canonicalJson(input.allowed_ips) : null,
+        metadata: canonicalJson(input.metadata ?? {}),
+        hint: maskKey(secret),
+        created_at: now,
+        created_by: actor.id,
+        updated_at: now,
+        last_used_at: null,
+        expires_at: input.expires_at ?? null,
+        revoked_at: null,
+        revoked_reason: null,
+      };
+      await tx.insertInto("api_keys").values(row).execute();
+      await tx
+        .insertInto("key_secrets")
+        .values({
+          hash: this.hasher.hash(secret),
+          key_id: row.id,
+          hint: row.hint,
+          created_at: now,
+          expires_at: null,
+        })
+        .execute();
+      const view = toKeyView(row, now);
+      await appendAudit(
+        tx,
+        this.store.dialect,
+        actor,
+        {
+          action: "key.created",
+          targetType: "key",
+          targetId: row.id,
+          projectId,
+          changes: { after: auditedSnapshot(view) },
+        },
+        now,
+      );
+      return { status: 201, body: { ...view, key: secret } };
+    });
+    return { body: r.body, replayed: r.replayed };
+  }
+
+  async list(actor: Principal, q: ListKeysQuery): Promise<{ data: KeyView[]; has_more: boolean }> {
+    if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
+    const now = this.clock.now();
+    let query = this.store.db.selectFrom("api_keys").selectAll();
+    if (q.projectId) query = query.where("project_id", "=", q.projectId);
+    if (q.after) query = query.where("id", ">", q.after);
+    switch (q.status) {
+      case "revoked":
+        query = query.where("status", "=", "revoked");
+        break;
+      case "expired":
+        query = query.where("status", "!=", "revoked").where("expires_at", "<=", now);
+        break;
+      case "active":
+      case "disabled":
+        query = query
+          .where("status", "=", q.status)
+          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
+        break;
+    }
+    const rows = await query
+      .orderBy("id")
+      .limit(q.limit + 1)
+      .execute();
+    return { data: rows.slice(0, q.limit).map((r) => toKeyView(r, now)), has_more: rows.length > q.limit };
+  }
+
+  async get(actor: Principal, id: string): Promise<KeyView> {
+    if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
+    const row = await this.store.db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!row) throw notFound("key");
+    return toKeyView(row, this.clock.now());
+  }
+
+  async update(actor: Principal, id: string, patch: UpdateKeyInput): Promise<KeyView> {
+    const now = this.clock.now();
+    if (patch.expires_at !== undefined) this.assertFutureExpiry(patch.expires_at, now);
+    return this.change(actor, id, "key.updated", async (tx, row) => {
+      if (row.status === "revoked") throw conflict("a revoked key cannot be changed");
+      const set: Partial<ApiKeysTable> = { updated_at: now };
+      if (patch.name !== undefined) set.name = patch.name;
+      if (patch.permissions !== undefined) set.permissions = canonicalJson(patch.permissions);
+      if (patch.allowed_models !== undefined)
+        set.allowed_models = patch.allowed_models === null ? null : canonicalJson(patch.allowed_models);
+      if (patch.allowed_ips !== undefined)
+        set.allowed_ips = patch.allowed_ips === null ? null : canonicalJson(patch.allowed_ips);
+      if (patch.metadata !== undefined) set.metadata = canonicalJson(patch.metadata);
+      if (patch.expires_at !== undefined) set.expires_at = patch.expires_at;
+      await tx.updateTable("api_keys").set(set).where("id", "=", id).execute();
+      return { ...row, ...set };
+    });
+  }
+
+  /** Disables (reversible) or re-enables a key. */
+  async setEnabled(actor: Principal, id: string, enabled: boolean): Promise<KeyView> {
+    const now = this.clock.now();
+    return this.change(actor, id, enabled ? "key.enabled" : "key.disabled", async (tx, row) => {
+      if (row.status === "revoked") throw conflict("a revoked key cannot be enabled or disabled");
+      const status = enabled ? "active" : "disabled";
+      if (row.status === status) return row;
+      await tx.updateTable("api_keys").set({ status, updated_at: now }).where("id", "=", id).execute();
+      return { ...row, status, updated_at: now };
+    });
+  }
+
+  /** Revokes at once and for good. Revoking a revoked key changes nothing and is not an error. */
+  async revoke(actor: Principal, id: string, reason: string | null): Promise<KeyView> {
+    const now = this.clock.now();
+    return this.change(actor, id, "key.revoked", async (tx, row) => {
+      if (row.status === "revoked") return row;
+      const set = { status: "revoked" as const, revoked_at: now, revoked_reason: reason, updated_at: now };
+      await tx.updateTable("api_keys").set(set).where("id", "=", id).execute();
+      return { ...row, ...set };
+    });
+  }
+
+  /**
+   * Issues a new secret for the same key record (OpenAI's "regenerate", Stripe's "roll").
+   * The old secret keeps working for `graceSeconds` (0 = stops at once). Safe to retry with an
+   * Idempotency-Key: a retry replays the first response, secret included, and rotates nothing.
+   */
+  async rotate(
+    actor: Principal,
+    id: string,
+    graceSeconds: number,
+    idem: IdempotentRequest | null,
+  ): Promise<{ body: RotatedKey; replayed: boolean }> {
+    const now = this.clock.now();
+    const r = await this.idempotency.run<RotatedKey>(idem, async (tx) => {
+      const row = await this.lockForChange(tx, actor, id);
+      if (row.status === "revoked") throw conflict("a revoked key cannot be rotated; create a new key");
+      const secret = generateKey(this.options.brand, row.environment);
+      const hint = maskKey(secret);
+      const oldExpiresAt = now + graceSeconds * 1000;
+      // Superseded secrets end at the new grace deadline, or earlier if they already ended.
+      await tx
+        .updateTable("key_secrets")
+        .set({ expires_at: oldExpiresAt })
+        .where("key_id", "=", id)
+        .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", oldExpiresAt)]))
+        .execute();
+      await tx
+        .insertInto("key_secrets")
+        .values({ hash: this.hasher.hash(secret), key_id: id, hint, created_at: now, expires_at: null })
+        .execute();
+      await tx.updateTable("api_keys").set({ hint, updated_at: now }).where("id", "=", id).execute();
+      await appendAudit(
+        tx,
+        this.store.dialect,
+        actor,
+        {
+          action: "key.rotated",
+          targetType: "key",
+          targetId: id,
+          projectId: row.project_id,
+          changes: {
+            before: { masked_key: row.hint },
+            after: { masked_key: hint },
+            grace_seconds: graceSeconds,
+            old_key_expires_at: new Date(oldExpiresAt).toISOString(),
+          },
+        },
+        now,
+      );
+      const view = toKeyView({ ...row, hint, updated_at: now }, now);
+      return {
+        status: 200,
+        body: { ...view, key: secret, old_key_expires_at: new Date(oldExpiresAt).toISOString() },
+      };
+    });
+    this.cache.invalidateKey(id);
+    return { body: r.body, replayed: r.replayed };
+  }
+
+  /** Deletes a revoked or expired key's record when policy allows; the audit trail stays. */
+  async delete(actor: Principal, id: string): Promise<void> {
+    if (!roleAllows(actor.role, "keys.delete")) throw forbidden("your role may not delete keys");
+    if (!this.options.allowDelete)
+      throw forbidden("this deployment's policy does not allow deleting key records");
+    const now = this.clock.now();
+    await this.store.db.transaction().execute(async (tx) => {
+      const row = await this.lockForChange(tx, actor, id);
+      const status = effectiveStatus(row, now);
+      if (status !== "revoked" && status !== "expired")
+        throw conflict("only revoked or expired keys can be deleted; revoke it first");
+      await tx.deleteFrom("key_secrets").where("key_id", "=", id).execute();
+      await tx.deleteFrom("api_keys").where("id", "=", id).execute();
+      await appendAudit(
+        tx,
+        this.store.dialect,
+        actor,
+        {
+          action: "key.deleted",
+          targetType: "key",
+          targetId: id,
+          projectId: row.project_id,
+          changes: { before: auditedSnapshot(toKeyView(row, now)) },
+        },
+        now,
+      );
+    });
+    this.cache.invalidateKey(id);
+  }
+
+  /**
+   * Shared shape of every in-place change: lock the row, check the actor may manage it, apply,
+   * audit what changed (if anything did), invalidate the cache.
+   */
+  private async change(
+    actor: Principal,
+    id: string,
+    action: string,
+    apply: (tx: Executor, row: ApiKeysTable) => Promise<ApiKeysTable>,
+  ): Promise<KeyView> {
+    const now = this.clock.now();
+    const view = await this.store.db.transaction().execute(async (tx) => {
+      const before = await this.lockForChange(tx, actor, id);
+      const after = await apply(tx, before);
+      const beforeView = toKeyView(before, now);
+      const afterView = toKeyView(after, now);
+      const diff = diffFields(beforeView, afterView);
+      if (diff) {
+        await appendAudit(
+          tx,
+          this.store.dialect,
+          actor,
+          {
+            action,
+            targetType: "key",
+            targetId: id,
+            projectId: before.project_id,
+            changes: diff,
+          },
+          now,
+        );
+      }
+      return afterView;
+    });
+    this.cache.invalidateKey(id);
+    return view;
+  }
+
+  private async lockForChange(tx: Executor, actor: Principal, id: string): Promise<ApiKeysTable> {
+    const q = tx.selectFrom("api_keys").selectAll().where("id", "=", id);
+    const row = await (this.store.dialect === "postgres" ? q.forUpdate() : q).executeTakeFirst();
+    if (!row) throw notFound("key");
+    if (!mayManageKey(actor.role, actor.id, row.created_by)) {
+      throw forbidden(
+        actor.role === "member"
+          ? "members may manage only keys they created"
+          : "your role may not manage keys",
+      );
+    }
+    return row;
+  }
+
+  private assertFutureExpiry(expiresAt: number | null, now: number): void {
+    if (expiresAt !== null && expiresAt <= now) {
+      throw new KeywardError("invalid_request", "expires_at must be in the future", [
+        { path: "expires_at", message: "must be in the future" },
+      ]);
+    }
+  }
+}
+
+/** The fields of a key view that the audit log records (no secret is ever in a view). */
+function auditedSnapshot(v: KeyView): Record<string, unknown> {
+  return {
+    name: v.name,
+    environment: v.environment,
+    status: v.status,
+    masked_key: v.masked_key,
+    permissions: v.permissions,
+    allowed_models: v.allowed_models,
+    allowed_ips: v.allowed_ips,
+    metadata: v.metadata,
+    expires_at: v.expires_at,
+  };
+}
+
+/** Before/after of the fields that changed, or null when nothing did. */
+function diffFields(
+  before: KeyView,
+  after: KeyView,
+): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
+  const b: Record<string, unknown> = {};
+  const a: Record<string, unknown> = {};
+  for (const f of [...AUDITED_FIELDS, "status", "revoked_reason"] as const) {
+    if (canonicalJson(before[f]) !== canonicalJson(after[f])) {
+      b[f] = before[f];
+      a[f] = after[f];
+    }
+  }
+  return Object.keys(a).length ? { before: b, after: a } : null;
+}

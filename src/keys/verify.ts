@@ -1,0 +1,150 @@
+import { compileIpAllowlist } from "../core/cidr.js";
+import type { Clock } from "../core/clock.js";
+import { KeywardError } from "../core/errors.js";
+import type { SecretHasher } from "../core/hashing.js";
+import { parseKey } from "../core/key-format.js";
+import {
+  compileModelAllowlist,
+  permits,
+  type Access,
+  type Permissions,
+  type Resource,
+} from "../core/permissions.js";
+import type { Database } from "../store/database.js";
+import type { CachedKey, KeyCache } from "./cache.js";
+import type { LastUsedTracker } from "./last-used.js";
+
+/** Verification result codes (DESIGN.md). A failed verification is a result, not an exception. */
+export type VerifyCode =
+  | "VALID"
+  | "NOT_FOUND"
+  | "MALFORMED"
+  | "REVOKED"
+  | "EXPIRED"
+  | "DISABLED"
+  | "FORBIDDEN"
+  | "RATE_LIMITED"
+  | "BUDGET_EXCEEDED";
+
+export interface VerifyRequest {
+  key: string;
+  /** The resource the caller wants; omitted = no permission check. */
+  resource?: Resource;
+  /** Default `write` when a resource is given: calling an API is a write. */
+  access?: Access;
+  model?: string;
+  ip?: string;
+}
+
+export interface VerifyOutcome {
+  code: VerifyCode;
+  /** Present for every code but NOT_FOUND and MALFORMED: only the presented key is described. */
+  key?: CachedKey;
+  message?: string;
+}
+
+/**
+ * The one ordered verify path, shared by the verify API and the gateway:
+ * format/checksum → hash → cache → store → status → expiry → IP → permission → model.
+ * Each step either returns a result code or hands on to the next; nothing here throws for a
+ * bad key. Only an unreachable store throws (`unavailable`): auth fails closed.
+ */
+export class KeyVerifier {
+  constructor(
+    private readonly store: Database,
+    private readonly cache: KeyCache,
+    private readonly hasher: SecretHasher,
+    private readonly clock: Clock,
+    private readonly brand: string,
+    private readonly lastUsed: LastUsedTracker,
+  ) {}
+
+  async verify(req: VerifyRequest): Promise<VerifyOutcome> {
+    // 1. Format and checksum, offline: typos and look-alikes never reach the store.
+    const parsed = parseKey(req.key, this.brand);
+    if (!parsed.ok || parsed.key.kind === "admin")
+      return { code: "MALFORMED", message: "not a keyward API key" };
+    // 2. Hash; 3. cache; 4. store.
+    const hash = this.hasher.hash(req.key);
+    const now = this.clock.now();
+    let key = this.cache.get(hash, now);
+    if (key === undefined) {
+      key = await this.load(hash);
+      this.cache.set(hash, key, now);
+    }
+    if (key === null) return { code: "NOT_FOUND", message: "no such key" };
+    // 5. Status; 6. expiry (of the key, then of a rotated-away secret's grace period).
+    if (key.status === "revoked") return { code: "REVOKED", key, message: "this key was revoked" };
+    if (key.status === "disabled") return { code: "DISABLED", key, message: "this key is disabled" };
+    if (key.expiresAt !== null && key.expiresAt <= now)
+      return { code: "EXPIRED", key, message: "this key has expired" };
+    if (key.secretExpiresAt !== null && key.secretExpiresAt <= now) {
+      return {
+        code: "EXPIRED",
+        key,
+        message: "this secret was replaced by a rotation and its grace period has ended",
+      };
+    }
+    // 7. IP allowlist: without a known client IP, a key that has one fails closed.
+    if (key.hasIpAllowlist && !key.allowsIp(req.ip)) {
+      return {
+        code: "FORBIDDEN",
+        key,
+        message: req.ip
+          ? `IP ${req.ip} is not allowed for this key`
+          : "this key has an IP allowlist; the client IP is required",
+      };
+    }
+    // 8. Permission, then model.
+    if (req.resource !== undefined && !permits(key.permissions, req.resource, req.access ?? "write")) {
+      return { code: "FORBIDDEN", key, message: `this key may not ${req.access ?? "write"} ${req.resource}` };
+    }
+    if (req.model !== undefined && !key.allowsModel(req.model)) {
+      return { code: "FORBIDDEN", key, message: `model ${req.model} is not allowed for this key` };
+    }
+    this.lastUsed.touchKey(key.keyId, now);
+    return { code: "VALID", key };
+  }
+
+  private async load(hash: string): Promise<CachedKey | null> {
+    let row;
+    try {
+      row = await this.store.db
+        .selectFrom("key_secrets as s")
+        .innerJoin("api_keys as k", "k.id", "s.key_id")
+        .select([
+          "k.id",
+          "k.project_id",
+          "k.name",
+          "k.environment",
+          "k.status",
+          "k.expires_at",
+          "k.permissions",
+          "k.allowed_models",
+          "k.allowed_ips",
+          "s.expires_at as secret_expires_at",
+        ])
+        .where("s.hash", "=", hash)
+        .executeTakeFirst();
+    } catch {
+      throw new KeywardError("unavailable", "the key store is unavailable; try again");
+    }
+    if (!row) return null;
+    const allowedModels = row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]);
+    const allowedIps = row.allowed_ips === null ? null : (JSON.parse(row.allowed_ips) as string[]);
+    return {
+      keyId: row.id,
+      projectId: row.project_id,
+      name: row.name,
+      environment: row.environment,
+      status: row.status,
+      expiresAt: row.expires_at,
+      secretExpiresAt: row.secret_expires_at,
+      permissions: JSON.parse(row.permissions) as Permissions,
+      allowedModels,
+      hasIpAllowlist: allowedIps !== null,
+      allowsModel: compileModelAllowlist(allowedModels),
+      allowsIp: compileIpAllowlist(allowedIps),
+    };
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createContext, type AppContext } from "../app/context.js";
+import { KeywardClient } from "../client/client.js";
+import { loadConfig, type ConfigInput } from "../config/config.js";
+import type { Clock } from "../core/clock.js";
+import { createLogger } from "../log/logger.js";
+import { startServer, type RunningServer } from "../server/server.js";
+
+/**
+ * Test support: the store dialects the suite runs against. SQLite always; PostgreSQL when
+ * KEYWARD_TEST_DATABASE_URL is set. In CI (CI=true) PostgreSQL is required: a missing URL
+ * fails loudly instead of silently skipping.
+ */
+export function testDialects(): Array<"sqlite" | "postgres"> {
+  const pgUrl = process.env.KEYWARD_TEST_DATABASE_URL;
+  if (!pgUrl && process.env.CI === "true") {
+    throw new Error("CI=true but KEYWARD_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI");
+  }
+  return pgUrl ? ["sqlite", "postgres"] : ["sqlite"];
+}
+
+export interface TestStore {
+  dialect: "sqlite" | "postgres";
+  dataDir: string;
+  databaseUrl?: string;
+  pgSchema?: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, empty store: a temp dir for SQLite, a new schema for PostgreSQL. */
+export async function createTestStore(dialect: "sqlite" | "postgres"): Promise<TestStore> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "keyward-test-"));
+  if (dialect === "sqlite") {
+    return { dialect, dataDir, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const databaseUrl = process.env.KEYWARD_TEST_DATABASE_URL!;
+  const pgSchema = "kwt_" + randomBytes(6).toString("hex");
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`create schema ${pgSchema}`);
+  await admin.end();
+  return {
+    dialect,
+    dataDir,
+    databaseUrl,
+    pgSchema,
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: databaseUrl });
+      await c.connect();
+      await c.query(`drop schema if exists ${pgSchema} cascade`);
+      await c.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects log lines in memory so tests can inspect (and scan) everything logged. */
+export class LogCapture extends Writable {
+  lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    cb();
+  }
+  get text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface TestServer {
+  ctx: AppContext;
+  server: RunningServer;
+  url: string;
+  /** An owner admin key and a client using it. */
+  ownerKey: string;
+  client: KeywardClient;
+  logs: LogCapture;
+  store: TestStore;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server on a free port against a fresh store, with a bootstrapped owner key. */
+export async function startTestServer(
+  dialect: "sqlite" | "postgres",
+  options: { config?: Partial<ConfigInput>; clock?: Clock; logLevel?: string } = {},
+): Promise<TestServer> {
+  const store = await createTestStore(dialect);
+  const config = loadConfig(
+    {},
+    {
+      host: "127.0.0.1",
+      port: 0,
+      dataDir: store.dataDir,
+      logLevel: (options.logLevel ?? "debug") as ConfigInput["logLevel"],
+      ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}),
+      ...options.config,
+    },
+  );
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const ctx = await createContext(config, logger, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
+  });
+  const boot = await ctx.admins.bootstrap();
+  if (!boot) throw new Error("fresh store already had admin keys");
+  const server = await startServer(ctx);
+  return {
+    ctx,
+    server,
+    url: server.url,
+    ownerKey: boot.key,
+    client: new KeywardClient(server.url, boot.key),
+    logs,
+    store,
+    async stop() {
+      await server.close();
+      await store.cleanup();
+    },
+  };
+}
