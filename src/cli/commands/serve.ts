@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { createContext } from "../../app/context.js";
+import { loadConfig } from "../../config/config.js";
+import { createLogger } from "../../log/logger.js";
+import { startServer } from "../../server/server.js";
+import { storeFlags, storeOverrides, type StoreFlags } from "./store-flags.js";
+
+interface ServeFlags extends StoreFlags {
+  host?: string;
+  port?: string;
+  init?: boolean;
+}
+
+export function registerServe(program: Command): void {
+  storeFlags(
+    program
+      .command("serve")
+      .description("run the keyward server (management API; gateway later)")
+      .option("--host <host>", "listen address (KEYWARD_HOST, default 127.0.0.1)")
+      .option("--port <port>", "listen port (KEYWARD_PORT, default 8080)")
+      .option("--init", "on an empty store, create the first owner admin key and print it once"),
+  ).action(async (flags: ServeFlags) => {
+    const config = loadConfig(process.env, {
+      ...storeOverrides(flags),
+      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.port ? { port: flags.port } : {}),
+    });
+    const logger = createLogger(config.logLevel);
+    const ctx = await createContext(config, logger);
+    if (flags.init) {
+      const boot = await ctx.admins.bootstrap();
+      if (boot) {
+        // Shown once, on the terminal only, never through the logger.
+        process.stdout.write(
+          `\nkeyward initialised. Your owner admin key (shown once, store it now):\n\n  ${boot.key}\n\n` +
+            `Use it with: export KEYWARD_ADMIN_KEY=<that key>\n\n`,
+        );
+      }
+    }
+    const server = await startServer(ctx);
+    logger.info(
+      { url: server.url, store: ctx.store.dialect, location: ctx.store.location },
+      "keyward listening",
+    );
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, "shutting down: draining requests and flushing");
+      server.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+}

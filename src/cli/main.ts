@@ -1,0 +1,54 @@
+import { Command, CommanderError } from "commander";
+import { ApiError } from "../client/client.js";
+import { ConfigError } from "../config/config.js";
+import { registerInit } from "./commands/init.js";
+import { registerServe } from "./commands/serve.js";
+import { CliError } from "./errors.js";
+
+/** Builds the `keyward` command tree; one file per command group under commands/. */
+export function buildProgram(): Command {
+  const program = new Command("keyward")
+    .description("self-hosted API keys: scoped, rotated, audited")
+    .version("0.1.0")
+    .exitOverride()
+    .showHelpAfterError(false);
+  registerServe(program);
+  registerInit(program);
+  return program;
+}
+
+/** Runs the CLI; every failure is one line on stderr and a non-zero exit code. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version are "errors" to commander; they already printed.
+    return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version"
+      ? 0
+      : 2;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`keyward: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ApiError) {
+    process.stderr.write(
+      `keyward: ${err.message} (${err.code}${err.requestId ? `, request ${err.requestId}` : ""})\n`,
+    );
+    return 1;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`keyward: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`keyward: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
+await main(process.argv);

@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { KeywardClient } from "../client/client.js";
+import { CliError } from "./errors.js";
+
+export interface RemoteOptions {
+  url?: string;
+  adminKey?: string;
+}
+
+/**
+ * The client for commands that talk to a running server. URL and admin key come from flags,
+ * then KEYWARD_URL / KEYWARD_ADMIN_KEY, then the CLI config file
+ * (KEYWARD_CLI_CONFIG or ~/.config/keyward/cli.json: {"url": …, "admin_key": …}).
+ */
+export function remoteClient(opts: RemoteOptions, env: NodeJS.ProcessEnv = process.env): KeywardClient {
+  const file = readCliConfig(env);
+  const url = opts.url ?? env.KEYWARD_URL ?? file.url ?? "http://127.0.0.1:8080";
+  const adminKey = opts.adminKey ?? env.KEYWARD_ADMIN_KEY ?? file.admin_key;
+  if (!adminKey) {
+    throw new CliError("no admin key: pass --admin-key, set KEYWARD_ADMIN_KEY, or run `keyward init` first");
+  }
+  return new KeywardClient(url, adminKey);
+}
+
+function readCliConfig(env: NodeJS.ProcessEnv): { url?: string; admin_key?: string } {
+  const file = env.KEYWARD_CLI_CONFIG ?? path.join(homedir(), ".config", "keyward", "cli.json");
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as { url?: string; admin_key?: string };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new CliError(`cannot read CLI config ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
