@@ -178,11 +178,17 @@ export class AdminService {
     const now = this.clock.now();
     let entry = this.cache.get(hash);
     if (!entry || entry.until <= now) {
-      const row = await this.store.db
-        .selectFrom("admin_keys")
-        .select(["id", "name", "role", "revoked_at"])
-        .where("hash", "=", hash)
-        .executeTakeFirst();
+      let row;
+      try {
+        row = await this.store.db
+          .selectFrom("admin_keys")
+          .select(["id", "name", "role", "revoked_at"])
+          .where("hash", "=", hash)
+          .executeTakeFirst();
+      } catch {
+        // Fail closed: a request that cannot be proven authenticated is refused, clearly.
+        throw new KeywardError("unavailable", "the key store is unavailable; try again");
+      }
       if (!row || row.revoked_at !== null) {
         this.cache.delete(hash);
         return null;

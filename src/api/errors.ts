@@ -4,6 +4,7 @@ import type { ZodError } from "zod";
 import { errorSummary } from "../app/context.js";
 import { KeywardError, type ErrorCode, type ErrorDetail } from "../core/errors.js";
 import type { Logger } from "../log/logger.js";
+import { isStoreUnavailable } from "../store/database.js";
 import type { ApiEnv } from "./env.js";
 
 /** The management API error envelope: `{"error":{"code","message","request_id"}}`. */
@@ -45,6 +46,10 @@ export function makeErrorHandler(logger: Logger) {
     if (err instanceof HTTPException) {
       const mapped = fromHttpException(err);
       return c.json(errorBody(mapped.code, mapped.message, requestId), mapped.status as 400);
+    }
+    if (isStoreUnavailable(err)) {
+      logger.warn({ request_id: requestId, err: errorSummary(err) }, "store unavailable");
+      return c.json(errorBody("unavailable", "the store is unavailable; try again shortly", requestId), 503);
     }
     logger.error({ request_id: requestId, err: errorSummary(err) }, "unhandled error in management API");
     return c.json(

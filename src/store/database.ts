@@ -99,3 +99,20 @@ export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
+
+/**
+ * True when `err` means the store cannot be reached or cannot take the write right now
+ * (connection refused/lost, server shutting down, SQLite busy or out of disk): a 503 for the
+ * client, never a 500, and never "allowed".
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  const code = String((err as { code?: unknown }).code ?? "");
+  if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true;
+  if (/^(08|57P|53)/.test(code)) return true; // PostgreSQL: connection exception, shutdown, resources
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/.test(code)) return true;
+  const message = (err as { message?: unknown }).message;
+  return (
+    typeof message === "string" && /driver has already been destroyed|Connection terminated/i.test(message)
+  );
+}
