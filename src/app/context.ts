@@ -53,6 +53,14 @@ export async function createContext(
   );
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
+  // Stored idempotent responses are replayable for 24 h; sweep older ones hourly.
+  const prune = () =>
+    idempotency
+      .prune()
+      .catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "idempotency sweep failed"));
+  void prune();
+  const pruneTimer = setInterval(prune, 60 * 60 * 1000);
+  pruneTimer.unref();
   const ctx: AppContext = {
     config,
     clock,
@@ -69,6 +77,7 @@ export async function createContext(
     }),
     verifier: new KeyVerifier(store, keyCache, hasher, clock, config.brand, lastUsed),
     async close() {
+      clearInterval(pruneTimer);
       await lastUsed.close();
       await store.close();
     },
