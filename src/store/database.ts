@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import type { Transaction } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.js";
@@ -35,7 +35,7 @@ const INT8_OID = 20;
 /** Opens the store and runs pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const database = options.databaseUrl ? openPostgres(options) : openSqlite(options.dataDir);
-  await migrate(database.db);
+  await migrate(database);
   return database;
 }
 
@@ -71,8 +71,19 @@ function openPostgres(options: DatabaseOptions): Database {
   return { db, dialect: "postgres", location: redactUrl(url), close: () => db.destroy() };
 }
 
-async function migrate(db: Kysely<DB>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+async function migrate(database: Database): Promise<void> {
+  const db = database.db;
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; another
+  // schema's copy (another app, or a parallel test) would make it skip creating ours.
+  const schema =
+    database.dialect === "postgres"
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
