@@ -1,7 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { ApiError } from "../client/client.js";
 import { ConfigError } from "../config/config.js";
+import { registerAdminKeys } from "./commands/admin-keys.js";
+import { registerAudit } from "./commands/audit.js";
 import { registerInit } from "./commands/init.js";
+import { registerKeys } from "./commands/keys.js";
+import { registerProjects } from "./commands/projects.js";
 import { registerServe } from "./commands/serve.js";
 import { CliError } from "./errors.js";
 
@@ -11,9 +15,15 @@ export function buildProgram(): Command {
     .description("self-hosted API keys: scoped, rotated, audited")
     .version("0.1.0")
     .exitOverride()
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // Usage errors read like every other failure: `keyward: <one line>`.
+    .configureOutput({ outputError: (str, write) => write(`keyward: ${str.replace(/^error: /, "")}`) });
   registerServe(program);
   registerInit(program);
+  registerProjects(program);
+  registerKeys(program);
+  registerAudit(program);
+  registerAdminKeys(program);
   return program;
 }
 

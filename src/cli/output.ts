@@ -35,3 +35,8 @@ export function fields(record: Record<string, unknown>): string {
     )
     .join("\n");
 }
+
+/** A freshly minted secret, with the note that it is never shown again. */
+export function secretBlock(secret: string, label = "Secret"): string {
+  return `${label} (shown once, store it now; keyward keeps only its hash):\n\n  ${secret}\n`;
+}

@@ -1,12 +1,26 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import type { Command } from "commander";
 import { KeywardClient } from "../client/client.js";
 import { CliError } from "./errors.js";
 
 export interface RemoteOptions {
   url?: string;
   adminKey?: string;
+}
+
+/** The flags every command that talks to a server accepts: where, as whom, and `--json`. */
+export interface RemoteFlags extends RemoteOptions {
+  json?: boolean;
+}
+
+/** Adds `--url`, `--admin-key` and `--json` to a command that talks to a running server. */
+export function remoteFlags(cmd: Command): Command {
+  return cmd
+    .option("--url <url>", "server URL (KEYWARD_URL, default http://127.0.0.1:8080)")
+    .option("--admin-key <key>", "admin key (KEYWARD_ADMIN_KEY)")
+    .option("--json", "print the API's JSON object");
 }
 
 /**

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { createContext } from "../../app/context.js";
 import { loadConfig } from "../../config/config.js";
-import { createLogger } from "../../log/logger.js";
 import { CliError } from "../errors.js";
 import { emit, stdoutOutput } from "../output.js";
 import { storeFlags, storeOverrides, type StoreFlags } from "./store-flags.js";
@@ -13,6 +11,11 @@ export function registerInit(program: Command): void {
       .description("create the store (running migrations) and print the first owner admin key, once")
       .option("--json", "print JSON: {admin_key, id, role, store}"),
   ).action(async (flags: StoreFlags & { json?: boolean }) => {
+    // Loaded here, not at the top: client commands should not pay for the store's modules.
+    const [{ createContext }, { createLogger }] = await Promise.all([
+      import("../../app/context.js"),
+      import("../../log/logger.js"),
+    ]);
     const config = loadConfig(process.env, storeOverrides(flags));
     const ctx = await createContext(config, createLogger("silent"));
     try {

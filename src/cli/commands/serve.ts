@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { createContext } from "../../app/context.js";
 import { loadConfig } from "../../config/config.js";
-import { createLogger } from "../../log/logger.js";
-import { startServer } from "../../server/server.js";
 import { storeFlags, storeOverrides, type StoreFlags } from "./store-flags.js";
 
 interface ServeFlags extends StoreFlags {
@@ -20,6 +17,12 @@ export function registerServe(program: Command): void {
       .option("--port <port>", "listen port (KEYWARD_PORT, default 8080)")
       .option("--init", "on an empty store, create the first owner admin key and print it once"),
   ).action(async (flags: ServeFlags) => {
+    // Loaded here, not at the top: client commands should not pay for the server's modules.
+    const [{ createContext }, { createLogger }, { startServer }] = await Promise.all([
+      import("../../app/context.js"),
+      import("../../log/logger.js"),
+      import("../../server/server.js"),
+    ]);
     const config = loadConfig(process.env, {
       ...storeOverrides(flags),
       ...(flags.host ? { host: flags.host } : {}),
