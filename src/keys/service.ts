@@ -225,6 +225,10 @@ export class KeyService {
     const r = await this.idempotency.run<RotatedKey>(idem, async (tx) => {
       const row = await this.lockForChange(tx, actor, id);
       if (row.status === "revoked") throw conflict("a revoked key cannot be rotated; create a new key");
+      // A new secret for an expired key would be dead on arrival: extend expires_at first.
+      if (row.expires_at !== null && row.expires_at <= now) {
+        throw conflict("an expired key cannot be rotated; set a later expires_at first, or create a new key");
+      }
       const secret = generateKey(this.options.brand, row.environment);
       const hint = maskKey(secret);
       const oldExpiresAt = now + graceSeconds * 1000;
