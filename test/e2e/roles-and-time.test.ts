@@ -102,6 +102,7 @@ describe.each(testDialects())("roles, idempotency and time (%s)", (dialect) => {
     expect(
       (await t.client.listKeys({ project_id: projectId, status: "expired" })).data.map((x) => x.id),
     ).toContain(k.id);
+    await expect(t.client.rotateKey(k.id, 0)).rejects.toMatchObject({ status: 409, code: "conflict" });
 
     const g = await t.client.createKey(projectId, { name: "grace" });
     const r = await t.client.rotateKey(g.id, 120);
