@@ -11,10 +11,13 @@ export interface AuditFilter {
   until?: number;
   /** Return entries with seq below this (newest-first paging). */
   beforeSeq?: number;
+  /** Return entries with seq above this (oldest-first paging, for exports). */
+  afterSeq?: number;
+  order?: "asc" | "desc";
   limit: number;
 }
 
-/** Lists audit entries newest first, filtered, one page at a time. */
+/** Lists audit entries (newest first unless `order: "asc"`), filtered, one page at a time. */
 export async function listAudit(db: Kysely<DB>, f: AuditFilter): Promise<AuditEntry[]> {
   let q = db.selectFrom("audit_log").selectAll();
   if (f.action) q = q.where("action", "=", f.action);
@@ -24,7 +27,11 @@ export async function listAudit(db: Kysely<DB>, f: AuditFilter): Promise<AuditEn
   if (f.since !== undefined) q = q.where("ts", ">=", f.since);
   if (f.until !== undefined) q = q.where("ts", "<", f.until);
   if (f.beforeSeq !== undefined) q = q.where("seq", "<", f.beforeSeq);
-  const rows = await q.orderBy("seq", "desc").limit(f.limit).execute();
+  if (f.afterSeq !== undefined) q = q.where("seq", ">", f.afterSeq);
+  const rows = await q
+    .orderBy("seq", f.order ?? "desc")
+    .limit(f.limit)
+    .execute();
   return rows.map(toEntry);
 }
 
@@ -70,9 +77,39 @@ function csvCell(value: unknown): string {
   return /[",\n\r']/.test(safe) || safe !== s ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** RFC 4180 CSV of entries, header first. */
-export function auditToCsv(entries: AuditEntry[]): string {
-  const lines = [CSV_COLUMNS.join(",")];
-  for (const e of entries) lines.push(CSV_COLUMNS.map((c) => csvCell(e[c])).join(","));
-  return lines.join("\r\n") + "\r\n";
+/** The CSV header line (RFC 4180, CRLF). */
+export const AUDIT_CSV_HEADER = CSV_COLUMNS.join(",") + "\r\n";
+
+/** One entry as a CSV line (RFC 4180, CRLF). */
+export function auditCsvLine(e: AuditEntry): string {
+  return CSV_COLUMNS.map((c) => csvCell(e[c])).join(",") + "\r\n";
+}
+
+/**
+ * Streams every matching entry, oldest first, a page at a time: memory stays bounded however
+ * long the log is. Yields the text chunks of a CSV file or a JSON array.
+ */
+export async function* exportAudit(
+  db: Kysely<DB>,
+  filter: Omit<AuditFilter, "limit" | "order" | "afterSeq" | "beforeSeq">,
+  format: "json" | "csv",
+): AsyncGenerator<string> {
+  yield format === "csv" ? AUDIT_CSV_HEADER : "[";
+  let after = 0;
+  let first = true;
+  for (;;) {
+    const page = await listAudit(db, { ...filter, afterSeq: after, order: "asc", limit: 1000 });
+    let chunk = "";
+    for (const e of page) {
+      if (format === "csv") chunk += auditCsvLine(e);
+      else {
+        chunk += (first ? "" : ",") + JSON.stringify(e);
+        first = false;
+      }
+    }
+    if (chunk) yield chunk;
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.seq;
+  }
+  if (format === "json") yield "]";
 }

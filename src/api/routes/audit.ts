@@ -1,8 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.js";
-import { auditToCsv, listAudit, type AuditFilter } from "../../audit/query.js";
+import { exportAudit, listAudit, type AuditFilter } from "../../audit/query.js";
 import { verifyAuditChain } from "../../audit/verify.js";
-import type { AuditEntry } from "../../audit/types.js";
 import { forbidden } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
 import type { Principal } from "../../admins/principal.js";
@@ -107,26 +106,22 @@ export function auditRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   app.openapi(exportRoute, async (c) => {
     requireAuditRead(c.get("principal"));
     const q = c.req.valid("query");
-    const filter = toFilter(q);
-    // Page through newest-first, then reverse: exports read oldest first.
-    const all: AuditEntry[] = [];
-    let before: number | undefined;
-    for (;;) {
-      const page = await listAudit(ctx.store.db, {
-        ...filter,
-        ...(before ? { beforeSeq: before } : {}),
-        limit: 1000,
-      });
-      all.push(...page);
-      if (page.length < 1000) break;
-      before = page.at(-1)!.seq;
-    }
-    all.reverse();
-    if (q.format === "csv") {
-      c.header("content-disposition", 'attachment; filename="keyward-audit.csv"');
-      return c.text(auditToCsv(all), 200, { "content-type": "text/csv; charset=utf-8" });
-    }
-    return c.json(all, 200);
+    const chunks = exportAudit(ctx.store.db, toFilter(q), q.format);
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next.value));
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    });
+    const csv = q.format === "csv";
+    return c.body(body, 200, {
+      "content-type": csv ? "text/csv; charset=utf-8" : "application/json",
+      ...(csv ? { "content-disposition": 'attachment; filename="keyward-audit.csv"' } : {}),
+    });
   });
   return app;
 }
