@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../store/schema.js";
-import { GENESIS_HASH } from "../store/migrations.js";
+import { GENESIS_HASH } from "../store/genesis.js";
 import { chainHash } from "./chain.js";
 
 export type ChainProblem =

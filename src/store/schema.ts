@@ -97,4 +97,40 @@ export interface DB {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   idempotency: IdempotencyTable;
+  upstreams: UpstreamsTable;
+  usage_events: UsageEventsTable;
+}
+
+export interface UpstreamsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  base_url: string;
+  api_key_cipher: string;
+  key_hint: string;
+  organization: string | null;
+  openai_project: string | null;
+  priority: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+export interface UsageEventsTable {
+  request_id: string;
+  ts: number;
+  key_id: string;
+  project_id: string;
+  method: string;
+  endpoint: string;
+  model: string | null;
+  status: number;
+  streamed: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost_micros: number;
+  latency_ms: number;
+  client_ip: string | null;
+  upstream_id: string | null;
 }
