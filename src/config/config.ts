@@ -41,6 +41,28 @@ const ConfigSchema = z
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
+    /**
+     * Master key for upstream credentials: 32 bytes, base64 or hex. Unset on the embedded
+     * default: a key file `master.key` (0600) is generated in dataDir, with a warning.
+     */
+    masterKey: z.string().optional(),
+    /** The previous master key, still accepted for decryption while `upstreams rotate-master` runs. */
+    masterKeyPrevious: z.string().optional(),
+    /** Default upstream (single-project setups): base URL incl. /v1, and its provider key. */
+    upstreamBaseUrl: z.url({ protocol: /^https?$/ }).default("https://api.openai.com/v1"),
+    upstreamApiKey: z.string().min(1).optional(),
+    /** Gateway: upstream response-header timeout and whole-request timeout (ms). */
+    upstreamTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+    /** Gateway: largest request body forwarded (OpenAI's own file limit is 512 MB; audio 25 MB). */
+    gatewayMaxBodyBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(32 * 1024 * 1024),
+    /** Usage events: flush a batch to the store at least this often (the crash-loss window). */
+    usageFlushMs: z.coerce.number().int().min(5).max(10_000).default(50),
+    /** Price table override: path to a JSON file of USD per 1M tokens by model (see README). */
+    pricesFile: z.string().optional(),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
     trustProxy: z
       .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -65,6 +87,14 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_KEY_CACHE_TTL_MS: "keyCacheTtlMs",
   KEYWARD_MAX_BODY_BYTES: "maxBodyBytes",
   KEYWARD_TRUST_PROXY: "trustProxy",
+  KEYWARD_MASTER_KEY: "masterKey",
+  KEYWARD_MASTER_KEY_PREVIOUS: "masterKeyPrevious",
+  KEYWARD_UPSTREAM_BASE_URL: "upstreamBaseUrl",
+  KEYWARD_UPSTREAM_API_KEY: "upstreamApiKey",
+  KEYWARD_UPSTREAM_TIMEOUT_MS: "upstreamTimeoutMs",
+  KEYWARD_GATEWAY_MAX_BODY_BYTES: "gatewayMaxBodyBytes",
+  KEYWARD_USAGE_FLUSH_MS: "usageFlushMs",
+  KEYWARD_PRICES_FILE: "pricesFile",
 };
 
 /** A configuration problem, reported as one readable line. */
@@ -94,7 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<ConfigInpu
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`invalid configuration: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    const field = issue.path.join(".") || "(root)";
+    const envName = Object.entries(ENV_KEYS).find(([, key]) => key === field)?.[0];
+    // Never echo the value: it may be a secret (master key, pepper, provider key).
+    throw new ConfigError(
+      `invalid configuration: ${envName ? `${envName} (${field})` : field}: ${issue.message}`,
+    );
   }
   return parsed.data;
 }
