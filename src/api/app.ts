@@ -72,7 +72,10 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
     "*",
     bodyLimit({
       maxSize: maxBodyBytes,
-      onError: () => {
+      onError: (c) => {
+        // The rest of the body is never read, so this connection cannot carry another request:
+        // say so, rather than let a keep-alive client reuse a socket the server then drops.
+        c.header("connection", "close");
         throw new KeywardError("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`);
       },
     }),

@@ -67,11 +67,16 @@ function fromHttpException(err: HTTPException): { code: ErrorCode; message: stri
       return { code: "payload_too_large", message: "request body is too large", status: 413 };
     case 401:
       return { code: "unauthorized", message: "authentication required", status: 401 };
-    default:
+    case 415:
+      // The route's media-type gate (@hono/zod-openapi) is stricter than ours, e.g. about
+      // `application/json;` or `+json` subtypes with digits.
       return {
-        code: "invalid_request",
-        message: "invalid request",
-        status: err.status < 500 ? err.status : 400,
+        code: "unsupported_media_type",
+        message: "request bodies must be application/json",
+        status: 415,
       };
+    default:
+      // Code and status always agree with the catalogue (ERROR_STATUS).
+      return { code: "invalid_request", message: "invalid request", status: 400 };
   }
 }

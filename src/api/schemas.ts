@@ -39,7 +39,16 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
-const Name = z.string().trim().min(1).max(128);
+/**
+ * Text that is stored as given: well-formed Unicode without NUL. PostgreSQL cannot store U+0000
+ * in text (the insert fails) and both stores silently replace unpaired surrogates, so such
+ * input is refused here, the same on every store, instead of failing or changing in the store.
+ */
+const storable = (s: string): boolean => !s.includes("\u0000") && !/[\uD800-\uDFFF]/u.test(s);
+const STORABLE_MESSAGE = "must be valid Unicode text without NUL (U+0000) characters";
+const Text = (max: number) => z.string().max(max).refine(storable, STORABLE_MESSAGE);
+
+const Name = z.string().trim().min(1).max(128).refine(storable, STORABLE_MESSAGE);
 const IsoDate = z.iso.datetime({ offset: true });
 
 export const Paging = {
@@ -51,9 +60,24 @@ const Cidr = z
   .max(64)
   .refine((s) => parseCidr(s) !== null, "must be an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)");
 
+const METADATA_MAX_DEPTH = 8;
+
+/** Whether a parsed JSON value nests deeper than `levels` objects/arrays (recursing at most that far). */
+function nestsDeeperThan(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (levels === 0) return true;
+  return Object.values(value).some((v) => nestsDeeperThan(v, levels - 1));
+}
+
 const Metadata = z
   .record(z.string().min(1).max(64), z.unknown())
   .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata keys")
+  // Checked before anything serialises it: a body of 64 KiB can nest ~30,000 levels deep,
+  // which overflows the stack of JSON.stringify (a 500 instead of a 400).
+  .refine((m) => !nestsDeeperThan(m, METADATA_MAX_DEPTH), {
+    message: `metadata may nest at most ${METADATA_MAX_DEPTH} levels deep`,
+    abort: true,
+  })
   .refine((m) => JSON.stringify(m).length <= 4096, "metadata must be at most 4 KiB as JSON")
   .openapi({ example: { team: "search", env: "ci" } });
 
@@ -79,12 +103,12 @@ export const ProjectSchema = z
   .openapi("Project");
 
 export const CreateProjectBody = z
-  .object({ name: Name, description: z.string().max(1000).nullable().optional() })
+  .object({ name: Name, description: Text(1000).nullable().optional() })
   .strict()
   .openapi("CreateProject");
 
 export const UpdateProjectBody = z
-  .object({ name: Name.optional(), description: z.string().max(1000).nullable().optional() })
+  .object({ name: Name.optional(), description: Text(1000).nullable().optional() })
   .strict()
   .openapi("UpdateProject");
 
@@ -191,7 +215,7 @@ export const RotateKeyBody = z
   .openapi("RotateKey");
 
 export const RevokeKeyBody = z
-  .object({ reason: z.string().max(500).optional() })
+  .object({ reason: Text(500).optional() })
   .strict()
   .openapi("RevokeKey");
 
@@ -288,9 +312,9 @@ export const AuditEntrySchema = z
   .openapi("AuditEntry");
 
 export const AuditQuery = z.object({
-  action: z.string().max(64).optional(),
-  actor_id: z.string().max(64).optional(),
-  target_id: z.string().max(64).optional(),
+  action: Text(64).optional(),
+  actor_id: Text(64).optional(),
+  target_id: Text(64).optional(),
   project_id: ProjectId.optional(),
   since: IsoDate.optional(),
   until: IsoDate.optional(),
