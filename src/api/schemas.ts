@@ -48,7 +48,7 @@ const storable = (s: string): boolean => !s.includes("\u0000") && !/[\uD800-\uDF
 const STORABLE_MESSAGE = "must be valid Unicode text without NUL (U+0000) characters";
 const Text = (max: number) => z.string().max(max).refine(storable, STORABLE_MESSAGE);
 
-const Name = z.string().trim().min(1).max(128).refine(storable, STORABLE_MESSAGE);
+export const Name = z.string().trim().min(1).max(128).refine(storable, STORABLE_MESSAGE);
 const IsoDate = z.iso.datetime({ offset: true });
 
 export const Paging = {

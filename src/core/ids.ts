@@ -34,6 +34,7 @@ export const ID_PREFIX = {
   key: "key",
   admin: "adm",
   audit: "aud",
+  upstream: "ups",
 } as const;
 
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;
