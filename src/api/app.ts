@@ -3,7 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { sql } from "kysely";
 import type { AppContext } from "../app/context.js";
-import { normalizeIp } from "../core/cidr.js";
+import { clientIp } from "../core/client-ip.js";
 import { KeywardError } from "../core/errors.js";
 import { requireAdmin } from "./auth.js";
 import type { ApiEnv } from "./env.js";
@@ -12,6 +12,8 @@ import { adminRoutes } from "./routes/admins.js";
 import { auditRoutes } from "./routes/audit.js";
 import { keyRoutes } from "./routes/keys.js";
 import { projectRoutes } from "./routes/projects.js";
+import { upstreamRoutes } from "./routes/upstreams.js";
+import { usageRoutes } from "./routes/usage.js";
 import { verifyRoutes } from "./routes/verify.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,6 +56,11 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/metrics", (c) =>
+    c.body(ctx.metrics.registry.render(), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }),
+  );
   app.get("/readyz", async (c) => {
     try {
       await sql`select 1`.execute(ctx.store.db);
@@ -105,6 +112,8 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   api.route("/", keyRoutes(ctx));
   api.route("/", adminRoutes(ctx));
   api.route("/", auditRoutes(ctx));
+  api.route("/", usageRoutes(ctx));
+  api.route("/", upstreamRoutes(ctx));
   // Registered before the authenticated sub-app so the document is public; filled in below.
   let openapi = "";
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));
@@ -136,17 +145,4 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   );
   app.onError(makeErrorHandler(ctx.logger));
   return app;
-}
-
-/** The client's IP: the socket peer, or the first X-Forwarded-For hop when a proxy is trusted. */
-export function clientIp(
-  remote: string | undefined,
-  forwardedFor: string | undefined,
-  trustProxy: boolean,
-): string | null {
-  if (trustProxy && forwardedFor) {
-    const first = forwardedFor.split(",")[0]?.trim();
-    if (first) return normalizeIp(first);
-  }
-  return remote ? normalizeIp(remote) : null;
 }

@@ -2,14 +2,22 @@ import { AdminService } from "../admins/service.js";
 import type { Config } from "../config/config.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { createSecretHasher } from "../core/hashing.js";
+import { loadMasterKeys, type MasterKeys } from "../crypto/master-key.js";
+import { SecretBox } from "../crypto/secret-box.js";
 import { IdempotencyStore } from "../idempotency/idempotency.js";
 import { KeyCache } from "../keys/cache.js";
 import { LastUsedTracker } from "../keys/last-used.js";
 import { KeyService } from "../keys/service.js";
 import { KeyVerifier } from "../keys/verify.js";
 import type { Logger } from "../log/logger.js";
+import { UpstreamClient } from "../gateway/upstream-client.js";
+import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { ProjectService } from "../projects/service.js";
+import { PriceTable } from "../usage/pricing.js";
+import { UsageRecorder } from "../usage/recorder.js";
 import { openDatabase, type Database } from "../store/database.js";
+import { CachedUpstreamDirectory, configuredDefaultUpstream } from "../upstreams/directory.js";
+import { UpstreamService } from "../upstreams/service.js";
 
 /** Everything a request handler may use, built once at start-up and passed in. */
 export interface AppContext {
@@ -24,6 +32,18 @@ export interface AppContext {
   keys: KeyService;
   verifier: KeyVerifier;
   idempotency: IdempotencyStore;
+  /** The master keys upstream credentials are encrypted under (current, and previous while rotating). */
+  masterKeys: MasterKeys;
+  upstreams: UpstreamService;
+  /** Each project's decrypted upstream, in memory: the gateway's synchronous lookup. */
+  upstreamDirectory: CachedUpstreamDirectory;
+  /** Model prices: tokens → micro-dollars. */
+  prices: PriceTable;
+  /** Usage events, queued in memory and written in batches. */
+  usage: UsageRecorder;
+  metrics: GatewayMetrics;
+  /** Keep-alive connection pools to upstream providers. */
+  upstreamClient: UpstreamClient;
   /** Flushes buffered writes and closes the store. */
   close(): Promise<void>;
 }
@@ -34,6 +54,12 @@ export interface ContextOverrides {
   pgSchema?: string;
 }
 
+/**
+ * How often the upstream directory re-reads the store for changes made by other processes
+ * (replicas, the CLI). Changes made through this process apply at once.
+ */
+const UPSTREAM_RELOAD_MS = 30_000;
+
 /** Wires the application from its configuration. The only place dependencies are chosen. */
 export async function createContext(
   config: Config,
@@ -41,11 +67,25 @@ export async function createContext(
   overrides: ContextOverrides = {},
 ): Promise<AppContext> {
   const clock = overrides.clock ?? systemClock;
+  // Key material and the default upstream are checked before the store is touched: a bad value
+  // stops the start with one clear line.
+  const masterKeys = loadMasterKeys(config, logger);
+  const secretBox = new SecretBox(masterKeys);
+  const defaultUpstream = configuredDefaultUpstream(config);
+  const prices = PriceTable.load(config.pricesFile);
   const store = await openDatabase({
     dataDir: config.dataDir,
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     ...(overrides.pgSchema ? { pgSchema: overrides.pgSchema } : {}),
   });
+  const upstreamDirectory = new CachedUpstreamDirectory(store, secretBox, defaultUpstream, logger);
+  try {
+    await upstreamDirectory.load();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  upstreamDirectory.startPeriodicReload(UPSTREAM_RELOAD_MS);
   const hasher = createSecretHasher(config.keyPepper);
   const keyCache = new KeyCache(config.keyCacheMaxEntries, config.keyCacheTtlMs, config.negativeCacheTtlMs);
   const lastUsed = new LastUsedTracker(store.db, config.lastUsedFlushMs, (err) =>
@@ -53,6 +93,16 @@ export async function createContext(
   );
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
+  const usage = new UsageRecorder(store.db, config.usageFlushMs, (err) =>
+    logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
+  );
+  usage.start();
+  const metrics = createGatewayMetrics({
+    cacheHits: () => keyCache.hits,
+    cacheMisses: () => keyCache.misses,
+    usagePending: () => usage.pending,
+  });
+  const upstreamClient = new UpstreamClient(config.upstreamTimeoutMs);
   // Stored idempotent responses are replayable for 24 h; sweep older ones hourly.
   const prune = () =>
     idempotency
@@ -76,8 +126,19 @@ export async function createContext(
       allowDelete: config.allowKeyDelete,
     }),
     verifier: new KeyVerifier(store, keyCache, hasher, clock, config.brand, lastUsed),
+    masterKeys,
+    upstreams: new UpstreamService(store, clock, secretBox, upstreamDirectory),
+    upstreamDirectory,
+    prices,
+    usage,
+    metrics,
+    upstreamClient,
     async close() {
       clearInterval(pruneTimer);
+      // Order matters: requests are already drained by the server; now write what they queued.
+      await usage.close();
+      await upstreamClient.close();
+      upstreamDirectory.stop();
       await lastUsed.close();
       await store.close();
     },

@@ -7,6 +7,8 @@ import { registerInit } from "./commands/init.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerProjects } from "./commands/projects.js";
 import { registerServe } from "./commands/serve.js";
+import { registerUsage } from "./commands/usage.js";
+import { registerUpstreams } from "./commands/upstreams.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerAudit(program);
   registerAdminKeys(program);
+  registerUsage(program);
+  registerUpstreams(program);
   return program;
 }
 

@@ -4,6 +4,8 @@ import type { ChainReport } from "../audit/verify.js";
 import type { KeyView } from "../keys/model.js";
 import type { KeyWithSecret, RotatedKey } from "../keys/service.js";
 import type { ProjectView } from "../projects/service.js";
+import type { UsageRow } from "../usage/query.js";
+import type { CreateUpstreamInput, UpdateUpstreamInput, UpstreamView } from "../upstreams/model.js";
 
 /** An error response from the management API, with its documented code. */
 export class ApiError extends Error {
@@ -156,6 +158,10 @@ export class KeywardClient {
     return this.request<AdminKeyView>("POST", `/admin-keys/${encodeURIComponent(id)}/revoke`);
   }
 
+  usage(query: Query = {}) {
+    return this.request<{ object: "list"; group_by: string; data: UsageRow[] }>("GET", "/usage", { query });
+  }
+
   listAudit(query: Query = {}) {
     return this.request<{
       object: "list";
@@ -169,5 +175,26 @@ export class KeywardClient {
   }
   exportAudit(format: "json" | "csv", query: Query = {}) {
     return this.request<string>("GET", "/audit/export", { query: { ...query, format }, raw: true });
+  }
+
+  createUpstream(projectId: string, body: CreateUpstreamInput) {
+    return this.request<UpstreamView>("POST", `/projects/${encodeURIComponent(projectId)}/upstreams`, {
+      body,
+    });
+  }
+  listUpstreams(projectId: string) {
+    return this.request<{ object: "list"; data: UpstreamView[] }>(
+      "GET",
+      `/projects/${encodeURIComponent(projectId)}/upstreams`,
+    );
+  }
+  getUpstream(id: string) {
+    return this.request<UpstreamView>("GET", `/upstreams/${encodeURIComponent(id)}`);
+  }
+  updateUpstream(id: string, body: UpdateUpstreamInput) {
+    return this.request<UpstreamView>("PATCH", `/upstreams/${encodeURIComponent(id)}`, { body });
+  }
+  deleteUpstream(id: string) {
+    return this.request<void>("DELETE", `/upstreams/${encodeURIComponent(id)}`);
   }
 }

@@ -1,0 +1,132 @@
+import type { ServerResponse } from "node:http";
+import type { VerifyCode } from "../keys/verify.js";
+
+/** An OpenAI-shaped error: `{"error":{"message","type","param","code"}}`. */
+export interface GatewayError {
+  status: number;
+  type: string;
+  code: string;
+  message: string;
+  param?: string | null;
+}
+
+/**
+ * Verification codes → the HTTP status and OpenAI error the official SDKs map to the right
+ * class (401 AuthenticationError, 403 PermissionDeniedError, 429 RateLimitError).
+ */
+export function verifyError(code: Exclude<VerifyCode, "VALID">, message: string | undefined): GatewayError {
+  switch (code) {
+    case "NOT_FOUND":
+    case "MALFORMED":
+      return {
+        status: 401,
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: "Incorrect API key provided.",
+      };
+    case "REVOKED":
+    case "EXPIRED":
+    case "DISABLED":
+      return {
+        status: 401,
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: `Invalid API key: ${message ?? code.toLowerCase()}.`,
+      };
+    case "FORBIDDEN":
+      return {
+        status: 403,
+        type: "invalid_request_error",
+        code: "insufficient_permissions",
+        message: message ?? "This key may not do that.",
+      };
+    case "RATE_LIMITED":
+      return {
+        status: 429,
+        type: "requests",
+        code: "rate_limit_exceeded",
+        message: message ?? "Rate limit reached.",
+      };
+    case "BUDGET_EXCEEDED":
+      return {
+        status: 429,
+        type: "insufficient_quota",
+        code: "budget_exceeded",
+        message: message ?? "This key's budget is used up.",
+      };
+  }
+}
+
+export const GATEWAY_ERRORS = {
+  missingKey: {
+    status: 401,
+    type: "invalid_request_error",
+    code: "missing_api_key",
+    message: "You didn't provide an API key. Send it as Authorization: Bearer <key>.",
+  },
+  badPath: {
+    status: 400,
+    type: "invalid_request_error",
+    code: "invalid_path",
+    message: "The request path is not valid.",
+  },
+  tooLarge: {
+    status: 413,
+    type: "invalid_request_error",
+    code: "request_too_large",
+    message: "The request body is too large.",
+  },
+  badJson: {
+    status: 400,
+    type: "invalid_request_error",
+    code: "invalid_json",
+    message: "We could not parse the JSON body of your request.",
+  },
+  noUpstream: {
+    status: 503,
+    type: "api_error",
+    code: "no_upstream",
+    message: "No upstream provider is configured for this key's project.",
+  },
+  unavailable: {
+    status: 503,
+    type: "api_error",
+    code: "service_unavailable",
+    message: "keyward cannot verify keys right now; try again.",
+  },
+  upstreamUnreachable: {
+    status: 502,
+    type: "api_error",
+    code: "upstream_unreachable",
+    message: "The upstream provider could not be reached.",
+  },
+  upstreamTimeout: {
+    status: 504,
+    type: "api_error",
+    code: "upstream_timeout",
+    message: "The upstream provider did not answer in time.",
+  },
+  upgradeUnsupported: {
+    status: 501,
+    type: "invalid_request_error",
+    code: "unsupported",
+    message: "WebSocket/Realtime connections are not supported by this gateway.",
+  },
+} satisfies Record<string, GatewayError>;
+
+/** Writes an OpenAI-shaped error response (never anything internal). */
+export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({
+    error: { message: err.message, type: err.type, param: err.param ?? null, code: err.code },
+  });
+  res.writeHead(err.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+  });
+  res.end(body);
+}

@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { clientIp } from "../core/client-ip.js";
+import type { Clock } from "../core/clock.js";
+import { KeywardError } from "../core/errors.js";
+import { parseKey } from "../core/key-format.js";
+import type { CachedKey } from "../keys/cache.js";
+import type { KeyVerifier } from "../keys/verify.js";
+import type { Logger } from "../log/logger.js";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
+import type { PriceTable } from "../usage/pricing.js";
+import type { UsageRecorder } from "../usage/recorder.js";
+import type { TokenUsage } from "../usage/types.js";
+import { readBody } from "./body.js";
+import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
+import { upstreamRequestHeaders } from "./headers.js";
+import { modelsNamedBy, withUsageRequested } from "./request-models.js";
+import { relayResponse } from "./relay.js";
+import { classify, normalizePath, type RouteInfo } from "./routes.js";
+import { classifyFailure, type UpstreamClient } from "./upstream-client.js";
+
+export interface GatewayDeps {
+  verifier: KeyVerifier;
+  directory: UpstreamDirectory;
+  upstreams: UpstreamClient;
+  recorder: UsageRecorder;
+  prices: PriceTable;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  clock: Clock;
+  brand: string;
+  maxBodyBytes: number;
+  trustProxy: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+
+/**
+ * The OpenAI-compatible proxy (`/v1/*`). One ordered path per request:
+ * path → key format → route → body and the models it names → verify (status, expiry, IP,
+ * permission, model) → upstream → relay (streaming chunk by chunk) → meter.
+ * Nothing on this path touches the store when the key is cached: last-used times and usage
+ * events are queued in memory and written in batches.
+ */
+export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const incomingId = req.headers["x-request-id"];
+    const requestId =
+      typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const search = q === -1 ? "" : url.slice(q);
+    const path = normalizePath(q === -1 ? url : url.slice(0, q));
+
+    const fail = (err: GatewayError, endpoint = "other"): void => {
+      deps.metrics.requests.inc([endpoint, String(err.status)]);
+      if (err.status === 413) res.setHeader("connection", "close");
+      sendError(res, err, requestId);
+    };
+
+    if (path === null) return fail(GATEWAY_ERRORS.badPath);
+    if (req.headers.upgrade) return fail(GATEWAY_ERRORS.upgradeUnsupported);
+    const key = bearerToken(req.headers.authorization);
+    if (!key) return fail(GATEWAY_ERRORS.missingKey);
+    // A malformed key is refused before its body is read: no work for unauthenticated noise.
+    const format = parseKey(key, deps.brand);
+    if (!format.ok || format.key.kind === "admin") return fail(verifyError("MALFORMED", undefined));
+
+    const route = classify(method, path, req.headers["content-type"]);
+    let body: Buffer | null = null;
+    if (!BODYLESS.has(method) && !route.streamBody) {
+      const read = await readBody(req, deps.maxBodyBytes);
+      if (read === "aborted") return void res.destroy();
+      if (read === "too_large") return fail(GATEWAY_ERRORS.tooLarge, route.endpoint);
+      body = read;
+    }
+    const parsed = modelsNamedBy(route, path, search, body, req.headers["content-type"]);
+    if ("error" in parsed) return fail(parsed.error, route.endpoint);
+
+    const ip = clientIp(req.socket.remoteAddress, header(req.headers["x-forwarded-for"]), deps.trustProxy);
+    let outcome;
+    try {
+      outcome = await deps.verifier.verify({
+        key,
+        resource: route.resource ?? null,
+        access: route.access,
+        ...(parsed.models[0] !== undefined ? { model: parsed.models[0] } : {}),
+        ...(ip ? { ip } : {}),
+      });
+    } catch (err) {
+      // Fail closed: a key that cannot be checked is not let through.
+      if (err instanceof KeywardError && err.code === "unavailable")
+        return fail(GATEWAY_ERRORS.unavailable, route.endpoint);
+      throw err;
+    }
+    if (outcome.code !== "VALID") return fail(verifyError(outcome.code, outcome.message), route.endpoint);
+    const apiKey = outcome.key!;
+    const modelProblem = checkModels(apiKey, route, parsed.models);
+    if (modelProblem) return fail(modelProblem, route.endpoint);
+
+    const upstream = deps.directory.forProject(apiKey.projectId);
+    if (!upstream) return fail(GATEWAY_ERRORS.noUpstream, route.endpoint);
+
+    const streamed = parsed.json?.stream === true;
+    // For streamed chat/completions, ask the upstream for usage; strip that chunk again if the
+    // client did not ask for it itself.
+    const injectUsage =
+      streamed && (route.usage === "chat" || route.usage === "completions") && !parsed.usageRequested;
+    if (injectUsage && parsed.json) body = Buffer.from(JSON.stringify(withUsageRequested(parsed.json)));
+
+    await forward(req, res, {
+      started,
+      requestId,
+      method,
+      path,
+      search,
+      route,
+      body,
+      upstream,
+      apiKey,
+      model: parsed.models[0] ?? null,
+      streamed,
+      injectUsage,
+      ip,
+    });
+  };
+
+  async function forward(req: IncomingMessage, res: ServerResponse, r: Forwarding): Promise<void> {
+    const abort = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      r.upstream,
+      r.body ? r.body.length : BODYLESS.has(r.method) ? null : r.route.streamBody ? declaredLength(req) : 0,
+      r.requestId,
+    );
+    const target = new URL(r.upstream.baseUrl + r.path.slice(3) + r.search);
+    deps.metrics.overhead.observe(performance.now() - r.started);
+    const sentAt = performance.now();
+    let status: number;
+    let usage: TokenUsage | null = null;
+    let response: Dispatcher.ResponseData | undefined;
+    try {
+      response = await deps.upstreams.request(target, {
+        method: r.method as Dispatcher.HttpMethod,
+        headers,
+        body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),
+        signal: abort.signal,
+      });
+    } catch (err) {
+      const failure = classifyFailure(err);
+      status = failure === "timeout" ? 504 : failure === "aborted" ? 499 : 502;
+      if (failure !== "aborted")
+        sendError(
+          res,
+          failure === "timeout" ? GATEWAY_ERRORS.upstreamTimeout : GATEWAY_ERRORS.upstreamUnreachable,
+          r.requestId,
+        );
+      finish(r, status, null, 0);
+      return;
+    }
+    deps.metrics.upstreamLatency.observe(performance.now() - sentAt, [r.route.endpoint]);
+    const relayed = await relayResponse(res, response, {
+      requestId: r.requestId,
+      route: r.route,
+      dropUsageChunk: r.injectUsage,
+      filterModels:
+        r.method === "GET" && r.path === "/v1/models" && r.apiKey.allowedModels !== null
+          ? r.apiKey.allowsModel
+          : null,
+    });
+    status = relayed.status;
+    usage = relayed.usage;
+    if (!usage && r.route.usage !== "none" && (status < 400 || relayed.dataEvents > 0)) {
+      // The stream broke before its usage chunk: bill what was evidently consumed, never zero.
+      usage = { prompt: Math.ceil((r.body?.length ?? 0) / 4), completion: relayed.dataEvents, cached: 0 };
+    }
+    finish(r, status, usage, performance.now() - r.started);
+  }
+
+  function finish(r: Forwarding, status: number, usage: TokenUsage | null, elapsedMs: number): void {
+    const tokens = usage ?? { prompt: 0, completion: 0, cached: 0 };
+    deps.recorder.record({
+      requestId: r.requestId,
+      ts: deps.clock.now(),
+      keyId: r.apiKey.keyId,
+      projectId: r.apiKey.projectId,
+      method: r.method,
+      endpoint: r.route.endpoint,
+      model: r.model,
+      status,
+      streamed: r.streamed,
+      usage: tokens,
+      costMicros: deps.prices.costMicros(r.model, tokens),
+      latencyMs: Math.round(elapsedMs),
+      clientIp: r.ip,
+      upstreamId: r.upstream.id,
+    });
+    deps.metrics.requests.inc([r.route.endpoint, String(status)]);
+    deps.logger.info(
+      {
+        request_id: r.requestId,
+        key_id: r.apiKey.keyId,
+        method: r.method,
+        endpoint: r.route.endpoint,
+        status,
+        ms: Math.round(elapsedMs),
+      },
+      "gateway request",
+    );
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      deps.logger.error(
+        { err: err instanceof Error ? { type: err.name, message: err.message } : String(err) },
+        "gateway error",
+      );
+      sendError(
+        res,
+        { status: 500, type: "api_error", code: "internal_error", message: "Internal error." },
+        "unknown",
+      );
+    });
+  };
+}
+
+interface Forwarding {
+  started: number;
+  requestId: string;
+  method: string;
+  path: string;
+  search: string;
+  route: RouteInfo;
+  body: Buffer | null;
+  upstream: ResolvedUpstream;
+  apiKey: CachedKey;
+  model: string | null;
+  streamed: boolean;
+  injectUsage: boolean;
+  ip: string | null;
+}
+
+/**
+ * Model checks beyond the first named model (which verify checked): every other model the
+ * request names must be allowed too; under an allowlist the model must be named explicitly
+ * (no falling back to the provider's default) and endpoints whose models cannot be seen are shut.
+ */
+function checkModels(key: CachedKey, route: RouteInfo, models: string[]): GatewayError | null {
+  for (const m of models.slice(1)) {
+    if (!key.allowsModel(m)) return verifyError("FORBIDDEN", `model ${m} is not allowed for this key`);
+  }
+  if (key.allowedModels === null || route.access !== "write") return null;
+  if (route.opaqueModels) {
+    return verifyError(
+      "FORBIDDEN",
+      "this key has a model allowlist, which cannot be enforced on this endpoint",
+    );
+  }
+  if (route.modelRequired && models.length === 0) {
+    return verifyError("FORBIDDEN", "this key has a model allowlist: name the model explicitly");
+  }
+  return null;
+}
+
+function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function declaredLength(req: IncomingMessage): number | null {
+  const n = Number(req.headers["content-length"]);
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
