@@ -19,7 +19,8 @@
  *   x-mock-status: N        respond N with an OpenAI-shaped error body (429 adds retry-after)
  *   x-mock-hang: 1          never respond (the socket stays open until the client gives up)
  *   x-mock-latency-ms: L    wait L ms before the response (before the first byte)
- *   x-mock-delay-ms: D      wait D ms between stream events
+ *   x-mock-delay-ms: D      wait D ms before each content event (and chat's finish chunk); the
+ *                           opening and closing events (usage chunk, [DONE]) follow at once
  *   x-mock-chunks: N        content chunks in a stream (and completion tokens = 2N)
  *   x-mock-close-after: K   destroy the socket after K stream events (0: without any response)
  *   x-mock-stall-after: K   stop sending after K stream events, keep the socket open
@@ -242,10 +243,17 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   };
 
   /**
-   * Writes SSE events with the configured spacing and faults. `events` yields the event texts
-   * (already framed), computed lazily so a stream cut short does no extra work.
+   * Writes SSE events with the configured spacing and faults: `event(i)` gives the i-th event
+   * text (already framed), computed lazily so a stream cut short does no extra work; events
+   * for which `gapBefore(i)` holds are preceded by the per-event delay.
    */
-  const sendStream = (res: ServerResponse, k: Knobs, total: number, event: (i: number) => string): void => {
+  const sendStream = (
+    res: ServerResponse,
+    k: Knobs,
+    total: number,
+    gapBefore: (i: number) => boolean,
+    event: (i: number) => string,
+  ): void => {
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
@@ -270,7 +278,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       }
       res.write(event(i));
       i++;
-      if (k.delayMs > 0 && i < total) later(k.delayMs, step);
+      // The delay precedes content events; the opening and closing ones (usage chunk, [DONE],
+      // the Responses API's *.done events) follow at once, as they do from OpenAI.
+      if (k.delayMs > 0 && i < total && gapBefore(i)) later(k.delayMs, step);
       else step();
     };
     step();
@@ -331,17 +341,23 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     const tail = includeUsage ? `,"usage":null}` : "}";
     // role chunk, N content chunks, finish chunk, [usage chunk], [DONE]
     const total = k.chunks + 3 + (includeUsage ? 1 : 0);
-    sendStream(res, k, total, (i) => {
-      if (i === 0)
-        return `data: ${head}[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${tail}\n\n`;
-      if (i <= k.chunks)
-        return `data: ${head}[{"index":0,"delta":{"content":"${i === 1 ? "" : " "}tok${i - 1}"},"logprobs":null,"finish_reason":null}]${tail}\n\n`;
-      if (i === k.chunks + 1)
-        return `data: ${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${tail}\n\n`;
-      if (includeUsage && i === k.chunks + 2)
-        return `data: ${head}[],"usage":${JSON.stringify(chatUsage(u))}}\n\n`;
-      return "data: [DONE]\n\n";
-    });
+    sendStream(
+      res,
+      k,
+      total,
+      (i) => i >= 1 && i <= k.chunks + 1,
+      (i) => {
+        if (i === 0)
+          return `data: ${head}[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${tail}\n\n`;
+        if (i <= k.chunks)
+          return `data: ${head}[{"index":0,"delta":{"content":"${i === 1 ? "" : " "}tok${i - 1}"},"logprobs":null,"finish_reason":null}]${tail}\n\n`;
+        if (i === k.chunks + 1)
+          return `data: ${head}[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]${tail}\n\n`;
+        if (includeUsage && i === k.chunks + 2)
+          return `data: ${head}[],"usage":${JSON.stringify(chatUsage(u))}}\n\n`;
+        return "data: [DONE]\n\n";
+      },
+    );
   };
 
   const completions = (res: ServerResponse, k: Knobs, body: Json): void => {
@@ -374,14 +390,21 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     const head = `{"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":"fp_mock","choices":`;
     const tail = includeUsage ? `,"usage":null}` : "}";
     const total = k.chunks + 2 + (includeUsage ? 1 : 0);
-    sendStream(res, k, total, (i) => {
-      if (i < k.chunks)
-        return `data: ${head}[{"text":" tok${i}","index":0,"logprobs":null,"finish_reason":null}]${tail}\n\n`;
-      if (i === k.chunks)
-        return `data: ${head}[{"text":"","index":0,"logprobs":null,"finish_reason":"stop"}]${tail}\n\n`;
-      if (includeUsage && i === k.chunks + 1) return `data: ${head}[],"usage":${JSON.stringify(usage)}}\n\n`;
-      return "data: [DONE]\n\n";
-    });
+    sendStream(
+      res,
+      k,
+      total,
+      (i) => i >= 1 && i <= k.chunks,
+      (i) => {
+        if (i < k.chunks)
+          return `data: ${head}[{"text":" tok${i}","index":0,"logprobs":null,"finish_reason":null}]${tail}\n\n`;
+        if (i === k.chunks)
+          return `data: ${head}[{"text":"","index":0,"logprobs":null,"finish_reason":"stop"}]${tail}\n\n`;
+        if (includeUsage && i === k.chunks + 1)
+          return `data: ${head}[],"usage":${JSON.stringify(usage)}}\n\n`;
+        return "data: [DONE]\n\n";
+      },
+    );
   };
 
   const responses = (res: ServerResponse, k: Knobs, body: Json): void => {
@@ -432,46 +455,52 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...data })}\n\n`;
     const pre = 4; // created, in_progress, output_item.added, content_part.added
     const total = pre + k.chunks + 4; // …deltas, output_text.done, content_part.done, output_item.done, completed
-    sendStream(res, k, total, (i) => {
-      if (i === 0) return ev("response.created", i, { response: response(false) });
-      if (i === 1) return ev("response.in_progress", i, { response: response(false) });
-      if (i === 2) return ev("response.output_item.added", i, { output_index: 0, item: message(false) });
-      if (i === 3)
-        return ev("response.content_part.added", i, {
-          item_id: msgId,
-          output_index: 0,
-          content_index: 0,
-          part: { type: "output_text", text: "", annotations: [] },
-        });
-      if (i < pre + k.chunks) {
-        const c = i - pre;
-        return ev("response.output_text.delta", i, {
-          item_id: msgId,
-          output_index: 0,
-          content_index: 0,
-          delta: `${c === 0 ? "" : " "}tok${c}`,
-          logprobs: [],
-        });
-      }
-      const j = i - pre - k.chunks;
-      if (j === 0)
-        return ev("response.output_text.done", i, {
-          item_id: msgId,
-          output_index: 0,
-          content_index: 0,
-          text,
-          logprobs: [],
-        });
-      if (j === 1)
-        return ev("response.content_part.done", i, {
-          item_id: msgId,
-          output_index: 0,
-          content_index: 0,
-          part: { type: "output_text", text, annotations: [] },
-        });
-      if (j === 2) return ev("response.output_item.done", i, { output_index: 0, item: message(true) });
-      return ev("response.completed", i, { response: response(true) });
-    });
+    sendStream(
+      res,
+      k,
+      total,
+      (i) => i >= pre && i < pre + k.chunks,
+      (i) => {
+        if (i === 0) return ev("response.created", i, { response: response(false) });
+        if (i === 1) return ev("response.in_progress", i, { response: response(false) });
+        if (i === 2) return ev("response.output_item.added", i, { output_index: 0, item: message(false) });
+        if (i === 3)
+          return ev("response.content_part.added", i, {
+            item_id: msgId,
+            output_index: 0,
+            content_index: 0,
+            part: { type: "output_text", text: "", annotations: [] },
+          });
+        if (i < pre + k.chunks) {
+          const c = i - pre;
+          return ev("response.output_text.delta", i, {
+            item_id: msgId,
+            output_index: 0,
+            content_index: 0,
+            delta: `${c === 0 ? "" : " "}tok${c}`,
+            logprobs: [],
+          });
+        }
+        const j = i - pre - k.chunks;
+        if (j === 0)
+          return ev("response.output_text.done", i, {
+            item_id: msgId,
+            output_index: 0,
+            content_index: 0,
+            text,
+            logprobs: [],
+          });
+        if (j === 1)
+          return ev("response.content_part.done", i, {
+            item_id: msgId,
+            output_index: 0,
+            content_index: 0,
+            part: { type: "output_text", text, annotations: [] },
+          });
+        if (j === 2) return ev("response.output_item.done", i, { output_index: 0, item: message(true) });
+        return ev("response.completed", i, { response: response(true) });
+      },
+    );
   };
 
   const embeddings = (res: ServerResponse, k: Knobs, body: Json): void => {

@@ -1,0 +1,1163 @@
+/**
+ * Gateway overhead benchmark (issue 3, "Performance"). In one run, each in its own process:
+ *
+ *   mock     the mock OpenAI upstream (src/testing/mock-upstream.ts), per-event stream delay;
+ *   nginx    Debian's nginx, 1 worker, proxy_pass to the mock with a keepalive upstream pool;
+ *   keyward  `node bin/keyward.js serve` from dist/, fresh SQLite data dir, default upstream = mock,
+ *            one project and one `kw_live_` key created through the management API;
+ *   load     the load generator (bench/load.ts, undici), driven over IPC.
+ *
+ * Targets: direct (load → mock), nginx (load → nginx → mock), keyward (load → keyward → mock).
+ * Measured, rounds interleaved across targets (the machine is shared and noisy):
+ *   1. max throughput: closed loop, 64 connections, POST /v1/chat/completions (not streamed);
+ *   2. latency at a fixed 1,000 req/s (open loop, from the scheduled send time): p50/p90/p99;
+ *   3. streaming time to first byte (SSE, the mock waits between events).
+ * Pass/fail (issue 3): keyward adds ≤ 0.25 ms p50 and ≤ 1.5 ms p99 over direct at 1,000 req/s;
+ * keyward max req/s ≥ 30% of nginx's; streaming TTFB adds ≤ 1 ms (p50).
+ *
+ * Usage: `npm run bench:gateway` (needs `apt-get install -y nginx`). Environment (all optional):
+ *   BENCH_SECONDS          seconds per measurement, throughput and fixed rate (default 10)
+ *   BENCH_ROUNDS           rounds per measurement and target (default 3)
+ *   BENCH_WARMUP_SECONDS   closed-loop warm-up per target before measuring (default 3)
+ *   BENCH_CONNECTIONS      connections for max throughput (default 64)
+ *   BENCH_RATE             fixed rate in req/s (default 1000)
+ *   BENCH_TTFB_COUNT       streamed requests per round and target (default 200)
+ *   BENCH_TTFB_CONCURRENCY streams in flight (default 4)
+ *   BENCH_STREAM_DELAY_MS  mock delay between stream events (default 20)
+ *   BENCH_STREAM_CHUNKS    content chunks per stream (default 5)
+ *   BENCH_TARGETS          comma list of direct,nginx,keyward (default all three)
+ *   BENCH_TMPDIR           parent of the temp dir holding keyward's SQLite store (default: the
+ *                          OS temp dir; /dev/shm takes the disk out of the picture)
+ *   BENCH_PHASES           comma list of throughput,fixed,ttfb (default all three)
+ *   BENCH_KEYWARD_LOG_LEVEL  KEYWARD_LOG_LEVEL for the keyward process (default: keyward's default)
+ *   BENCH_PROFILE=1        run keyward with --cpu-prof; the profile lands in bench/results/
+ *   BENCH_QUIET_WAIT       before measuring, wait up to this many seconds for other processes
+ *                          to use < 0.3 cores (default 120; 0 = don't wait)
+ *   BENCH_BUILD=0          don't run `npm run build` first (default: build, so dist/ is current)
+ *   BENCH_WRITE            1 = write BENCHMARKS.md, 0 = don't (default: 1 only with the default
+ *                          durations and all three targets)
+ * Every child is stopped on exit, on errors and on SIGINT/SIGTERM; BENCH_MAX_MINUTES (default
+ * 30) bounds the whole run.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { KeywardClient } from "../src/client/client.js";
+import {
+  formatSummary,
+  stalls,
+  summarise as summariseProfile,
+  type CpuProfile,
+} from "./cpuprofile-summary.js";
+import {
+  percentiles,
+  startLoadWorker,
+  type Job,
+  type JobResult,
+  type LoadWorker,
+  type Percentiles,
+} from "./load.js";
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const RESULTS_DIR = path.join(REPO_ROOT, "bench", "results");
+const MARK_START = "<!-- gateway-bench:start -->";
+const MARK_END = "<!-- gateway-bench:end -->";
+
+const TARGET_P50_MS = 0.25;
+const TARGET_P99_MS = 1.5;
+const TARGET_RPS_RATIO = 0.3;
+const TARGET_TTFB_MS = 1;
+
+function envNum(name: string, fallback: number, min: number, integer = true): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw.replace(/_/g, ""));
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+    throw new Error(`${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+const DEFAULTS = { seconds: 10, rounds: 3, warmup: 3, ttfbCount: 200 };
+const SECONDS = envNum("BENCH_SECONDS", DEFAULTS.seconds, 0.5, false);
+const ROUNDS = envNum("BENCH_ROUNDS", DEFAULTS.rounds, 1);
+const WARMUP_SECONDS = envNum("BENCH_WARMUP_SECONDS", DEFAULTS.warmup, 0, false);
+const CONNECTIONS = envNum("BENCH_CONNECTIONS", 64, 1);
+const RATE = envNum("BENCH_RATE", 1000, 1);
+const TTFB_COUNT = envNum("BENCH_TTFB_COUNT", DEFAULTS.ttfbCount, 1);
+const TTFB_CONCURRENCY = envNum("BENCH_TTFB_CONCURRENCY", 4, 1);
+const STREAM_DELAY_MS = envNum("BENCH_STREAM_DELAY_MS", 20, 0);
+const STREAM_CHUNKS = envNum("BENCH_STREAM_CHUNKS", 5, 1);
+const MAX_MINUTES = envNum("BENCH_MAX_MINUTES", 30, 1, false);
+const PROFILE = process.env.BENCH_PROFILE === "1";
+const BUILD = process.env.BENCH_BUILD !== "0";
+const KEYWARD_LOG_LEVEL = process.env.BENCH_KEYWARD_LOG_LEVEL || undefined;
+const QUIET_WAIT_SECONDS = envNum("BENCH_QUIET_WAIT", 120, 0);
+/** Where the temp dir (keyward's SQLite data dir, nginx's files, logs) goes. */
+const TMP_PARENT = process.env.BENCH_TMPDIR ? path.resolve(process.env.BENCH_TMPDIR) : os.tmpdir();
+type Phase = "throughput" | "fixed" | "ttfb";
+const ALL_PHASES: readonly Phase[] = ["throughput", "fixed", "ttfb"];
+const PHASES: Phase[] = (() => {
+  const raw = process.env.BENCH_PHASES;
+  if (!raw) return [...ALL_PHASES];
+  const list = raw.split(",").map((s) => s.trim()) as Phase[];
+  for (const p of list) if (!ALL_PHASES.includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}"`);
+  return list;
+})();
+
+type TargetName = "direct" | "nginx" | "keyward";
+const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward"];
+const TARGETS: TargetName[] = (() => {
+  const raw = process.env.BENCH_TARGETS;
+  if (!raw) return [...ALL_TARGETS];
+  const list = raw.split(",").map((s) => s.trim()) as TargetName[];
+  for (const t of list) if (!ALL_TARGETS.includes(t)) throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
+  return list;
+})();
+const FULL_RUN =
+  SECONDS >= DEFAULTS.seconds &&
+  ROUNDS >= DEFAULTS.rounds &&
+  TTFB_COUNT >= DEFAULTS.ttfbCount &&
+  ALL_TARGETS.every((t) => TARGETS.includes(t)) &&
+  ALL_PHASES.every((p) => PHASES.includes(p)) &&
+  !process.env.BENCH_TMPDIR &&
+  !PROFILE;
+const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === "1" : FULL_RUN;
+
+const CHAT_BODY = JSON.stringify({
+  model: "gpt-4o-mini",
+  messages: [
+    { role: "system", content: "You are a helpful assistant." },
+    { role: "user", content: "Say this is a test." },
+  ],
+});
+const STREAM_BODY = JSON.stringify({ ...(JSON.parse(CHAT_BODY) as object), stream: true });
+const PROVIDER_KEY = "sk-mock-bench-0123456789abcdefghijklmnopqrstuvwxyz";
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: tracked, and stopped on every way out.
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  logFile: string;
+}
+
+const children: Child[] = [];
+let loadWorker: LoadWorker | undefined;
+let tmpDir: string | undefined;
+let profileFile = "";
+
+function startChild(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  stdinPipe = false,
+): Child {
+  const logFile = path.join(dir, `${name}.log`);
+  const fd = openSync(logFile, "a");
+  const proc = spawn(cmd, args, {
+    cwd: REPO_ROOT,
+    env,
+    stdio: [stdinPipe ? "pipe" : "ignore", fd, fd],
+  });
+  closeSync(fd);
+  const child = { name, proc, logFile };
+  children.push(child);
+  proc.on("error", (err) => console.error(`${name}: ${err.message}`));
+  if (proc.pid !== undefined) watchdogs.push(watchdog(proc.pid));
+  return child;
+}
+
+/**
+ * If this process dies without cleaning up (SIGKILL, a crash), a tiny shell loop stops the
+ * child within a second or two. Cleanup kills the watchdogs first, so they never outlive it.
+ */
+function watchdog(pid: number): ChildProcess {
+  const script =
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; ` +
+    `if kill -0 ${pid} 2>/dev/null; then kill -TERM ${pid}; sleep 5; kill -KILL ${pid} 2>/dev/null; fi`;
+  const w = spawn("sh", ["-c", script], { stdio: "ignore" });
+  w.on("error", () => undefined);
+  return w;
+}
+const watchdogs: ChildProcess[] = [];
+
+function logTail(child: Child, lines = 15): string {
+  try {
+    return readFileSync(child.logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function exited(c: Child): boolean {
+  return c.proc.exitCode !== null || c.proc.signalCode !== null;
+}
+
+async function stopChild(c: Child, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
+  if (exited(c)) return;
+  const gone = once(c.proc, "exit").then(() => undefined);
+  c.proc.kill(signal);
+  const timer = setTimeout(() => c.proc.kill("SIGKILL"), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const w of watchdogs) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
+    await loadWorker?.close().catch(() => undefined);
+    await Promise.all([...children].reverse().map((c) => stopChild(c).catch(() => undefined)));
+    if (tmpDir && process.env.BENCH_KEEP !== "1") rmSync(tmpDir, { recursive: true, force: true });
+    else if (tmpDir) console.log(`kept ${tmpDir}`);
+  })();
+  return cleaning;
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    console.error(`\n${sig}: stopping children …`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const addr = srv.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `probe` returns true, or throws after `ms` (or as soon as the child died). */
+async function waitUntil(
+  what: string,
+  child: Child | null,
+  probe: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (child && exited(child))
+      throw new Error(
+        `${what}: process exited (${child.proc.exitCode ?? child.proc.signalCode})\n${logTail(child)}`,
+      );
+    try {
+      if (await probe()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end)
+      throw new Error(`${what}: not ready after ${ms} ms${child ? "\n" + logTail(child) : ""}`);
+    await sleep(100);
+  }
+}
+
+async function httpOk(url: string, init?: RequestInit): Promise<boolean> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+/** CPU seconds (user + system) used so far by a process and its threads, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state); utime is field 14, stime field 15
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+/** Seconds a process's main thread has spent runnable but waiting for a CPU (/proc schedstat). */
+function runqueueWaitSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pids of a process's children (nginx: the worker under the master). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Busy ticks (USER_HZ) of the whole machine so far, steal included, from /proc/stat. */
+function machineBusyTicks(): number {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    return total - (v[3] ?? 0) - (v[4] ?? 0);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Pids of every process the bench started (nginx workers included). */
+function ourPids(): number[] {
+  const pids: number[] = [process.pid];
+  for (const c of children) {
+    if (c.proc.pid === undefined || exited(c)) continue;
+    pids.push(c.proc.pid, ...childPids(c.proc.pid));
+  }
+  if (loadWorker) pids.push(loadWorker.pid);
+  return pids;
+}
+
+/**
+ * Waits until the machine is quiet (other processes use < 0.3 cores over 3 s) or `maxSeconds`
+ * ran out. Returns the cores other processes were using when measuring began.
+ */
+async function waitForQuiet(maxSeconds: number): Promise<{ waited: number; otherCores: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const ours0 = ourPids().reduce((a, p) => a + cpuSeconds(p), 0);
+    const busy0 = machineBusyTicks();
+    const w0 = performance.now();
+    await sleep(3000);
+    const wall = (performance.now() - w0) / 1000;
+    const ours = ourPids().reduce((a, p) => a + cpuSeconds(p), 0) - ours0;
+    const other = ((machineBusyTicks() - busy0) / 100 - ours) / wall;
+    const waited = (Date.now() - t0) / 1000;
+    if (!(other >= 0.3) || waited >= maxSeconds) return { waited, otherCores: Math.max(0, other) };
+    console.log(
+      `  machine busy: other processes use ${other.toFixed(2)} cores; waiting (up to ${maxSeconds} s) …`,
+    );
+  }
+}
+
+/** stdout + stderr of a short command, or null when it is not installed. */
+function cmdOutput(cmd: string, args: string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10_000 });
+  if (r.error) return null;
+  return `${r.stdout}${r.stderr}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three targets
+
+interface Target {
+  name: TargetName;
+  origin: string;
+  headers: Record<string, string>;
+  /** Pids whose CPU time counts as "the proxy" (none for direct). */
+  proxyPids: () => number[];
+}
+
+async function startMock(dir: string): Promise<{ child: Child; origin: string; port: number }> {
+  const port = await freePort();
+  const child = startChild(
+    "mock",
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/testing/mock-upstream.ts",
+      "--port",
+      String(port),
+      "--delay-ms",
+      String(STREAM_DELAY_MS),
+      "--chunks",
+      String(STREAM_CHUNKS),
+      "--exit-on-stdin-close",
+    ],
+    { ...process.env, NODE_ENV: "production" },
+    dir,
+    true,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntil("mock upstream", child, () => httpOk(`${origin}/v1/models`));
+  return { child, origin, port };
+}
+
+function nginxVersion(): string | null {
+  const out = cmdOutput("nginx", ["-v"]);
+  if (out === null) return null;
+  return out.trim().replace(/^nginx version:\s*/, "");
+}
+
+async function startNginx(dir: string, mockPort: number): Promise<{ child: Child; origin: string }> {
+  const ndir = path.join(dir, "nginx");
+  mkdirSync(ndir, { recursive: true });
+  for (const sub of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
+    mkdirSync(path.join(ndir, sub), { recursive: true });
+  // Workers drop to an unprivileged user when the master runs as root: let them into the dirs.
+  chmodSync(dir, 0o755);
+  chmodSync(ndir, 0o755);
+  const port = await freePort();
+  const conf = `# generated by bench/gateway-bench.ts
+worker_processes 1;
+pid ${ndir}/nginx.pid;
+error_log ${ndir}/error.log warn;
+events {
+  worker_connections 4096;
+}
+http {
+  access_log off;
+  client_body_temp_path ${ndir}/client_body;
+  proxy_temp_path ${ndir}/proxy;
+  fastcgi_temp_path ${ndir}/fastcgi;
+  uwsgi_temp_path ${ndir}/uwsgi;
+  scgi_temp_path ${ndir}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  upstream mock {
+    server 127.0.0.1:${mockPort};
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      # Server-sent events must not wait in nginx's buffers.
+      proxy_buffering off;
+    }
+  }
+}
+`;
+  const confFile = path.join(ndir, "nginx.conf");
+  writeFileSync(confFile, conf);
+  const child = startChild(
+    "nginx",
+    "nginx",
+    ["-c", confFile, "-p", ndir, "-e", path.join(ndir, "error.log"), "-g", "daemon off;"],
+    process.env,
+    dir,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntil("nginx", child, () => httpOk(`${origin}/v1/models`));
+  return { child, origin };
+}
+
+interface KeywardTarget {
+  child: Child;
+  origin: string;
+  key: string;
+  /** null when the gateway answered; else why keyward is not measured. */
+  unavailable: string | null;
+}
+
+async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTarget> {
+  const dataDir = path.join(dir, "keyward-data");
+  mkdirSync(dataDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    KEYWARD_UPSTREAM_BASE_URL: `${mockOrigin}/v1`,
+    KEYWARD_UPSTREAM_API_KEY: PROVIDER_KEY,
+    ...(KEYWARD_LOG_LEVEL ? { KEYWARD_LOG_LEVEL } : {}),
+  };
+  for (const k of Object.keys(env)) if (k.startsWith("KEYWARD_") && !(k in envKeep)) delete env[k];
+  const initOut = execFileSync(
+    process.execPath,
+    ["bin/keyward.js", "init", "--json", "--data-dir", dataDir],
+    {
+      cwd: REPO_ROOT,
+      env,
+      encoding: "utf8",
+    },
+  );
+  const adminKey = (JSON.parse(initOut) as { admin_key: string }).admin_key;
+  const port = await freePort();
+  profileFile = path.join(
+    RESULTS_DIR,
+    `keyward-gateway-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`,
+  );
+  const nodeArgs = PROFILE
+    ? ["--cpu-prof", `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${path.basename(profileFile)}`]
+    : [];
+  const child = startChild(
+    "keyward",
+    process.execPath,
+    [
+      ...nodeArgs,
+      "bin/keyward.js",
+      "serve",
+      "--data-dir",
+      dataDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    env,
+    dir,
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  await waitUntil("keyward", child, () => httpOk(`${origin}/healthz`));
+  const client = new KeywardClient(origin, adminKey);
+  const project = await client.createProject({ name: "bench" });
+  const created = await client.createKey(project.id, { name: "bench" });
+  const key = created.key;
+  // Is the gateway there yet?
+  let unavailable: string | null = null;
+  try {
+    const res = await fetch(`${origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: CHAT_BODY,
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    if (res.status !== 200)
+      unavailable = `POST /v1/chat/completions through keyward answered HTTP ${res.status}: ${text.slice(0, 200)}`;
+    else if (!text.includes('"choices"')) unavailable = `unexpected gateway response: ${text.slice(0, 200)}`;
+  } catch (err) {
+    unavailable = `gateway request failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return { child, origin, key, unavailable };
+}
+/** KEYWARD_* variables the bench sets itself; the caller's others are dropped (reproducible). */
+const envKeep: Record<string, true> = {
+  KEYWARD_UPSTREAM_BASE_URL: true,
+  KEYWARD_UPSTREAM_API_KEY: true,
+  KEYWARD_LOG_LEVEL: true,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+interface CpuSplit {
+  /** Shares of one core during the measured job. */
+  proxy: number;
+  mock: number;
+  load: number;
+  /** Cores used by processes the bench did not start (the noise), steal included. */
+  other: number;
+  /** Proxy CPU microseconds per request. */
+  proxyUsPerReq: number;
+  /** Share of the wall time the proxy's main thread was ready to run but waited for a core. */
+  proxyRunqueue: number;
+}
+
+interface Measured {
+  result: JobResult;
+  cpu: CpuSplit;
+}
+
+async function measure(target: Target, job: Job, mockPid: number | undefined): Promise<Measured> {
+  const pids = target.proxyPids();
+  const sum = (ps: number[]): number => ps.reduce((a, p) => a + cpuSeconds(p), 0);
+  const proxy0 = sum(pids);
+  const mock0 = cpuSeconds(mockPid);
+  const all = ourPids();
+  const ours0 = sum(all);
+  const busy0 = machineBusyTicks();
+  const wait0 = pids.reduce((a, p) => a + runqueueWaitSeconds(p), 0);
+  const t0 = performance.now();
+  const result = await loadWorker!.run(job);
+  const wall = (performance.now() - t0) / 1000;
+  const waited = pids.reduce((a, p) => a + runqueueWaitSeconds(p), 0) - wait0;
+  const proxyCpu = sum(pids) - proxy0;
+  const mockCpu = cpuSeconds(mockPid) - mock0;
+  const other = Math.max(0, ((machineBusyTicks() - busy0) / 100 - (sum(all) - ours0)) / wall);
+  return {
+    result,
+    cpu: {
+      proxy: pids.length ? proxyCpu / wall : 0,
+      mock: mockCpu / wall,
+      load: result.cpu,
+      other,
+      proxyUsPerReq: pids.length && result.requests ? (proxyCpu * 1e6) / result.requests : NaN,
+      proxyRunqueue: pids.length ? waited / wall : NaN,
+    },
+  };
+}
+
+const spec = (t: Target, body: string) => ({
+  url: t.origin,
+  path: "/v1/chat/completions",
+  method: "POST" as const,
+  headers: { ...t.headers, "content-type": "application/json" },
+  body,
+});
+
+function rotate<T>(xs: readonly T[], by: number): T[] {
+  const k = by % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function checkErrors(t: Target, what: string, r: JobResult): void {
+  if (r.errors > 0)
+    console.warn(
+      `  ! ${t.name} ${what}: ${r.errors}/${r.requests} failed (${r.firstError}); statuses ${JSON.stringify(r.statuses)}`,
+    );
+}
+
+interface TargetResults {
+  throughput: Measured[];
+  fixed: Measured[];
+  ttfb: Measured[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : "–");
+const f3 = (n: number): string => (Number.isFinite(n) ? n.toFixed(3) : "–");
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
+const pct = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : "–");
+const signed = (n: number, digits = 3): string =>
+  Number.isFinite(n) ? `${n >= 0 ? "+" : "−"}${Math.abs(n).toFixed(digits)}` : "–";
+
+interface Summary {
+  date: string;
+  node: string;
+  nginx: string | null;
+  machine: string;
+  loadavg: [number, number, number];
+  loadavgAfter: [number, number, number];
+  quiet: { waited: number; otherCores: number };
+  /** Bytes of the request body and of the mock's JSON answer. */
+  sizes: { request: number; response: number };
+  targets: TargetName[];
+  keywardUnavailable: string | null;
+  config: {
+    seconds: number;
+    rounds: number;
+    warmup: number;
+    connections: number;
+    rate: number;
+    ttfbCount: number;
+    ttfbConcurrency: number;
+    streamDelayMs: number;
+    streamChunks: number;
+    keywardLogLevel: string;
+    storeParent: string;
+  };
+  perTarget: Partial<
+    Record<
+      TargetName,
+      {
+        maxRps: number;
+        maxRpsRounds: number[];
+        throughputLatency: Percentiles;
+        cpu: CpuSplit;
+        fixed: Percentiles;
+        fixedServiceP50: number;
+        fixedLag: Percentiles;
+        fixedRounds: Array<{ p50: number; p99: number }>;
+        ttfb: Percentiles;
+        ttfbRounds: number[];
+        streamTotal: number;
+        errors: number;
+        requests: number;
+        /** Median cores used by other processes during this target's measurements. */
+        otherCores: number;
+      }
+    >
+  >;
+  checks: Array<{ target: string; measured: string; pass: boolean | null }>;
+}
+
+function summarise(
+  results: Partial<Record<TargetName, TargetResults>>,
+  meta: Omit<Summary, "perTarget" | "checks">,
+): Summary {
+  const perTarget: Summary["perTarget"] = {};
+  for (const [name, r] of Object.entries(results) as Array<[TargetName, TargetResults]>) {
+    const pool = (ms: Measured[], pick: (x: JobResult) => number[] | undefined): number[] =>
+      ms.flatMap((m) => pick(m.result) ?? []);
+    const cpuMed = (k: keyof CpuSplit): number => median(r.throughput.map((m) => m.cpu[k]));
+    const allRuns = [...r.throughput, ...r.fixed, ...r.ttfb];
+    perTarget[name] = {
+      maxRps: median(r.throughput.map((m) => m.result.rps)),
+      maxRpsRounds: r.throughput.map((m) => m.result.rps),
+      throughputLatency: r.throughput.map((m) => m.result.latency).sort((a, b) => a.p50 - b.p50)[
+        r.throughput.length >> 1
+      ]!,
+      cpu: {
+        proxy: cpuMed("proxy"),
+        mock: cpuMed("mock"),
+        load: cpuMed("load"),
+        other: cpuMed("other"),
+        proxyUsPerReq: cpuMed("proxyUsPerReq"),
+        proxyRunqueue: cpuMed("proxyRunqueue"),
+      },
+      otherCores: median(allRuns.map((m) => m.cpu.other)),
+      fixed: percentiles(pool(r.fixed, (x) => x.samples)),
+      fixedServiceP50: median(r.fixed.map((m) => m.result.service?.p50 ?? NaN)),
+      fixedLag: r.fixed.map((m) => m.result.sendLag!).sort((a, b) => a.p99 - b.p99)[r.fixed.length >> 1]!,
+      fixedRounds: r.fixed.map((m) => ({ p50: m.result.latency.p50, p99: m.result.latency.p99 })),
+      ttfb: percentiles(pool(r.ttfb, (x) => x.samples)),
+      ttfbRounds: r.ttfb.map((m) => m.result.latency.p50),
+      streamTotal: median(r.ttfb.map((m) => m.result.total?.p50 ?? NaN)),
+      errors: allRuns.reduce((a, m) => a + m.result.errors, 0),
+      requests: allRuns.reduce((a, m) => a + m.result.requests, 0),
+    };
+  }
+  const d = perTarget.direct;
+  const n = perTarget.nginx;
+  const k = perTarget.keyward;
+  const checks: Summary["checks"] = [];
+  const p50Add = k && d ? k.fixed.p50 - d.fixed.p50 : NaN;
+  const p99Add = k && d ? k.fixed.p99 - d.fixed.p99 : NaN;
+  const ratio = k && n ? k.maxRps / n.maxRps : NaN;
+  const ttfbAdd = k && d ? k.ttfb.p50 - d.ttfb.p50 : NaN;
+  const ttfbAdd99 = k && d ? k.ttfb.p99 - d.ttfb.p99 : NaN;
+  const judge = (v: number, ok: boolean): boolean | null => (Number.isFinite(v) ? ok : null);
+  const rate = RATE.toLocaleString("en-US");
+  checks.push({
+    target: `keyward adds ≤ ${TARGET_P50_MS} ms p50 over direct at ${rate} req/s`,
+    measured:
+      k && d ? `${signed(p50Add)} ms (p50 ${f3(k.fixed.p50)} vs ${f3(d.fixed.p50)} ms)` : "not measured",
+    pass: judge(p50Add, p50Add <= TARGET_P50_MS),
+  });
+  checks.push({
+    target: `keyward adds ≤ ${TARGET_P99_MS} ms p99 over direct at ${rate} req/s`,
+    measured:
+      k && d ? `${signed(p99Add)} ms (p99 ${f3(k.fixed.p99)} vs ${f3(d.fixed.p99)} ms)` : "not measured",
+    pass: judge(p99Add, p99Add <= TARGET_P99_MS),
+  });
+  checks.push({
+    target: `keyward max req/s ≥ ${pct(TARGET_RPS_RATIO)} of nginx (${CONNECTIONS} connections)`,
+    measured: k && n ? `${pct(ratio)} (${int(k.maxRps)} vs ${int(n.maxRps)} req/s)` : "not measured",
+    pass: judge(ratio, ratio >= TARGET_RPS_RATIO),
+  });
+  checks.push({
+    target: `streaming TTFB adds ≤ ${TARGET_TTFB_MS} ms (p50)`,
+    measured:
+      k && d
+        ? `${signed(ttfbAdd)} ms p50 (${f3(k.ttfb.p50)} vs ${f3(d.ttfb.p50)} ms); p99 ${signed(ttfbAdd99)} ms`
+        : "not measured",
+    pass: judge(ttfbAdd, ttfbAdd <= TARGET_TTFB_MS),
+  });
+  return { ...meta, perTarget, checks };
+}
+
+const verdict = (p: boolean | null): string => (p === null ? "n/a" : p ? "PASS" : "FAIL");
+
+function markdown(s: Summary): string {
+  const L: string[] = [];
+  const rows = s.targets.filter((t) => s.perTarget[t]);
+  const c = s.config;
+  L.push(MARK_START);
+  L.push("## Gateway overhead (`bench/gateway-bench.ts`)");
+  L.push("");
+  L.push("Generated by the benchmark; re-running it replaces this section.");
+  L.push("");
+  L.push(`- **Date:** ${s.date}`);
+  L.push(`- **Node:** ${s.node}; **nginx:** ${s.nginx ?? "not installed"}`);
+  L.push(
+    `- **Machine:** ${s.machine} (shared, noisy: rounds interleaved, medians and pooled percentiles, not best runs); load average ${s.loadavg.map((x) => x.toFixed(2)).join(" / ")} before, ${s.loadavgAfter.map((x) => x.toFixed(2)).join(" / ")} after; other processes used ${f2(s.quiet.otherCores)} cores when measuring began (${s.quiet.otherCores < 0.3 ? `quiet after ${s.quiet.waited.toFixed(0)} s` : `still busy after waiting ${s.quiet.waited.toFixed(0)} s for quiet`}) and a median of ${rows.map((t) => `${f2(s.perTarget[t]!.otherCores)} (${t})`).join(", ")} cores during the measurements`,
+  );
+  L.push(
+    "- **Reproduce:** `apt-get install -y nginx && npm run bench:gateway` (env `BENCH_SECONDS`, `BENCH_ROUNDS`, `BENCH_RATE`, `BENCH_TTFB_COUNT`, `BENCH_STREAM_DELAY_MS`, `BENCH_TARGETS`, `BENCH_PROFILE`; see the file header). Without nginx the script stops and says so.",
+  );
+  L.push(
+    `- **This run:** ${c.rounds} rounds × ${c.seconds} s per measurement and target, ${c.warmup} s warm-up per target; keyward log level ${c.keywardLogLevel}; keyward's SQLite store in a fresh dir under \`${c.storeParent}\``,
+  );
+  if (s.keywardUnavailable) L.push(`- **keyward not measured:** ${s.keywardUnavailable}`);
+  L.push("");
+  L.push("### Targets (issue 3)");
+  L.push("");
+  L.push("| target | measured | result |");
+  L.push("| --- | --- | --- |");
+  for (const ch of s.checks) L.push(`| ${ch.target} | ${ch.measured} | **${verdict(ch.pass)}** |`);
+  L.push("");
+  L.push(`### Max throughput: closed loop, ${c.connections} connections, ${c.rounds} × ${c.seconds} s`);
+  L.push("");
+  L.push(
+    "| target | req/s (median) | rounds | latency p50 / p99 (ms) | proxy CPU | proxy µs CPU/req | proxy waited for a core | mock CPU | load-gen CPU | other processes |",
+  );
+  L.push("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const t of rows) {
+    const r = s.perTarget[t]!;
+    L.push(
+      `| ${t} | ${int(r.maxRps)} | ${r.maxRpsRounds.map((x) => int(x)).join(", ")} | ${f2(r.throughputLatency.p50)} / ${f2(r.throughputLatency.p99)} | ${t === "direct" ? "–" : pct(r.cpu.proxy)} | ${t === "direct" ? "–" : f2(r.cpu.proxyUsPerReq)} | ${t === "direct" ? "–" : pct(r.cpu.proxyRunqueue)} | ${pct(r.cpu.mock)} | ${pct(r.cpu.load)} | ${pct(r.cpu.other)} |`,
+    );
+  }
+  L.push("");
+  L.push(
+    `### Latency at a fixed ${c.rate.toLocaleString("en-US")} req/s: open loop, ${c.rounds} × ${c.seconds} s pooled (ms, from the scheduled send time)`,
+  );
+  L.push("");
+  L.push(
+    "| target | p50 | p90 | p99 | p99.9 | max | added p50 / p99 vs direct | per-round p50 / p99 | service p50 | sender lag p50 / p99 |",
+  );
+  L.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+  const d = s.perTarget.direct;
+  for (const t of rows) {
+    const r = s.perTarget[t]!;
+    const added =
+      d && t !== "direct"
+        ? `${signed(r.fixed.p50 - d.fixed.p50)} / ${signed(r.fixed.p99 - d.fixed.p99)}`
+        : "–";
+    L.push(
+      `| ${t} | ${f3(r.fixed.p50)} | ${f3(r.fixed.p90)} | ${f3(r.fixed.p99)} | ${f3(r.fixed.p999)} | ${f2(r.fixed.max)} | ${added} | ${r.fixedRounds.map((x) => `${f3(x.p50)} / ${f2(x.p99)}`).join("; ")} | ${f3(r.fixedServiceP50)} | ${f3(r.fixedLag.p50)} / ${f3(r.fixedLag.p99)} |`,
+    );
+  }
+  L.push("");
+  L.push(
+    `### Streaming time to first byte: ${c.ttfbCount} streams × ${c.rounds} rounds, ${c.ttfbConcurrency} at a time; the mock waits ${c.streamDelayMs} ms before each of ${c.streamChunks} content chunks and the finish chunk (ms)`,
+  );
+  L.push("");
+  L.push(
+    "| target | TTFB p50 | p90 | p99 | max | added p50 / p99 vs direct | per-round p50 | whole stream p50 |",
+  );
+  L.push("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+  for (const t of rows) {
+    const r = s.perTarget[t]!;
+    const added =
+      d && t !== "direct" ? `${signed(r.ttfb.p50 - d.ttfb.p50)} / ${signed(r.ttfb.p99 - d.ttfb.p99)}` : "–";
+    L.push(
+      `| ${t} | ${f3(r.ttfb.p50)} | ${f3(r.ttfb.p90)} | ${f3(r.ttfb.p99)} | ${f2(r.ttfb.max)} | ${added} | ${r.ttfbRounds.map(f3).join(", ")} | ${f2(r.streamTotal)} |`,
+    );
+  }
+  L.push("");
+  L.push("### What is measured");
+  L.push("");
+  L.push(
+    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
+  );
+  L.push(
+    `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards with undici, meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
+  );
+  L.push(
+    "- **Max throughput:** 64 connections each send the next request as soon as the previous answer is read; completed 2xx requests per second. *Proxy CPU* is the proxy's CPU time (all threads; nginx: its worker) over the round's wall time, as a share of one core; *µs CPU/req* is that time per request — the cost that limits throughput when the cores are full. *Waited for a core* is the share of the time the proxy's main thread was ready to run but other processes had the CPUs (from `/proc/<pid>/task/<pid>/schedstat`): the noise's direct effect on the proxy. *Other processes* is the CPU used by processes this bench did not start.",
+  );
+  L.push(
+    "- **Fixed rate:** requests are sent on a fixed schedule (a worker thread sleeping in `Atomics.wait` wakes the sender on time), whether or not earlier ones have been answered; latency runs from the *scheduled* send time to the last response byte, so stalls are not hidden (no coordinated omission). *Service p50* is measured from the actual send; *sender lag* is how late the load generator sent (it is part of every row alike). Added latency = keyward − direct of the pooled percentiles.",
+  );
+  L.push(
+    "- **TTFB:** `stream: true` requests; from sending the request to the first body byte (the mock writes the first SSE event immediately, then waits between events). keyward adds `stream_options.include_usage` upstream and strips the usage chunk for a client that did not ask for it; a gateway that buffered would show up here as tens of ms.",
+  );
+  L.push("- Raw results of every round: `bench/results/gateway-<date>.json` (not committed).");
+  L.push(MARK_END);
+  return L.join("\n");
+}
+
+function printTable(s: Summary): void {
+  const rows = s.targets.filter((t) => s.perTarget[t]);
+  console.log("");
+  console.log(
+    "target    max req/s   proxy µs/req   p50@rate   p99@rate   added p50/p99        TTFB p50   TTFB p99   added TTFB",
+  );
+  const d = s.perTarget.direct;
+  for (const t of rows) {
+    const r = s.perTarget[t]!;
+    const added =
+      d && t !== "direct"
+        ? `${signed(r.fixed.p50 - d.fixed.p50)} / ${signed(r.fixed.p99 - d.fixed.p99)}`
+        : "–";
+    const addedT = d && t !== "direct" ? signed(r.ttfb.p50 - d.ttfb.p50) : "–";
+    console.log(
+      `${t.padEnd(9)} ${int(r.maxRps).padStart(9)}   ${(t === "direct" ? "–" : f2(r.cpu.proxyUsPerReq)).padStart(12)}   ${f3(r.fixed.p50).padStart(8)}   ${f3(r.fixed.p99).padStart(8)}   ${added.padEnd(19)}  ${f3(r.ttfb.p50).padStart(8)}   ${f3(r.ttfb.p99).padStart(8)}   ${addedT}`,
+    );
+  }
+  console.log("");
+  for (const ch of s.checks) console.log(`${verdict(ch.pass).padEnd(4)}  ${ch.target}: ${ch.measured}`);
+  console.log("");
+}
+
+function writeBenchmarksMd(section: string): string {
+  const file = path.join(REPO_ROOT, "BENCHMARKS.md");
+  let doc = existsSync(file)
+    ? readFileSync(file, "utf8")
+    : "# Benchmarks\n\nMeasured numbers for keyward's hot paths. Each section is written by its benchmark.\n";
+  const i = doc.indexOf(MARK_START);
+  const j = doc.indexOf(MARK_END);
+  if (i >= 0 && j > i) doc = doc.slice(0, i) + section + doc.slice(j + MARK_END.length);
+  else doc = doc.replace(/\n*$/, "\n\n") + section + "\n";
+  writeFileSync(file, doc);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const nginx = nginxVersion();
+  if (TARGETS.includes("nginx") && nginx === null) {
+    console.error(
+      "gateway-bench: nginx is not installed. The baseline needs Debian's nginx:\n\n" +
+        "    apt-get install -y nginx      (as root; `apt-get update` first)\n\n" +
+        "or run without it: BENCH_TARGETS=direct,keyward npm run bench:gateway",
+    );
+    process.exitCode = 1;
+    return;
+  }
+  if (BUILD && TARGETS.includes("keyward")) {
+    console.log("building dist/ (npm run build) …");
+    try {
+      execFileSync("npm", ["run", "-s", "build"], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "inherit", "inherit"],
+      });
+    } catch {
+      throw new Error("`npm run build` failed; fix the build (or BENCH_BUILD=0 to use the dist/ as it is)");
+    }
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  tmpDir = mkdtempSync(path.join(TMP_PARENT, "keyward-gateway-bench-"));
+  const loadavg = os.loadavg() as [number, number, number];
+
+  const mock = await startMock(tmpDir);
+  const sample = await fetch(`${mock.origin}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: CHAT_BODY,
+  });
+  const sizes = { request: Buffer.byteLength(CHAT_BODY), response: (await sample.arrayBuffer()).byteLength };
+  console.log(`mock upstream  ${mock.origin} (pid ${mock.child.proc.pid})`);
+  const targets: Target[] = [];
+  if (TARGETS.includes("direct"))
+    targets.push({
+      name: "direct",
+      origin: mock.origin,
+      headers: { authorization: `Bearer ${PROVIDER_KEY}` },
+      proxyPids: () => [],
+    });
+  if (TARGETS.includes("nginx")) {
+    const n = await startNginx(tmpDir, mock.port);
+    const master = n.child.proc.pid!;
+    console.log(`nginx          ${n.origin} (${nginx}, master pid ${master})`);
+    targets.push({
+      name: "nginx",
+      origin: n.origin,
+      headers: { authorization: `Bearer ${PROVIDER_KEY}` },
+      proxyPids: () => childPids(master),
+    });
+  }
+  let keywardUnavailable: string | null = null;
+  let keywardChild: Child | undefined;
+  if (TARGETS.includes("keyward")) {
+    const k = await startKeyward(tmpDir, mock.origin);
+    keywardChild = k.child;
+    console.log(`keyward        ${k.origin} (pid ${k.child.proc.pid})`);
+    if (k.unavailable) {
+      keywardUnavailable = k.unavailable;
+      console.warn(`  ! keyward skipped: ${k.unavailable}`);
+    } else {
+      const pid = k.child.proc.pid!;
+      targets.push({
+        name: "keyward",
+        origin: k.origin,
+        headers: { authorization: `Bearer ${k.key}` },
+        proxyPids: () => [pid],
+      });
+    }
+  }
+  if (targets.length === 0) throw new Error("nothing to measure");
+
+  loadWorker = startLoadWorker();
+  const mockPid = mock.child.proc.pid;
+  const results: Partial<Record<TargetName, TargetResults>> = {};
+  for (const t of targets) results[t.name] = { throughput: [], fixed: [], ttfb: [] };
+
+  const est =
+    targets.length * (WARMUP_SECONDS + ROUNDS * (2 * SECONDS + 1)) +
+    (targets.length * ROUNDS * TTFB_COUNT * (STREAM_CHUNKS + 3) * STREAM_DELAY_MS) / 1000 / TTFB_CONCURRENCY;
+  console.log(`\nmeasuring ${targets.map((t) => t.name).join(", ")}: about ${Math.ceil(est / 60)} min\n`);
+
+  const quiet =
+    QUIET_WAIT_SECONDS > 0 ? await waitForQuiet(QUIET_WAIT_SECONDS) : { waited: 0, otherCores: NaN };
+  if (QUIET_WAIT_SECONDS > 0)
+    console.log(`other processes: ${quiet.otherCores.toFixed(2)} cores busy at the start\n`);
+  for (const t of targets) {
+    if (WARMUP_SECONDS > 0) {
+      const w = await loadWorker.run({
+        ...spec(t, CHAT_BODY),
+        mode: "closed",
+        connections: CONNECTIONS,
+        seconds: WARMUP_SECONDS,
+      });
+      checkErrors(t, "warm-up", w);
+      const s = await loadWorker.run({
+        ...spec(t, STREAM_BODY),
+        mode: "ttfb",
+        count: 20,
+        concurrency: TTFB_CONCURRENCY,
+      });
+      checkErrors(t, "stream warm-up", s);
+      console.log(`warm-up ${t.name.padEnd(8)} ${int(w.rps)} req/s`);
+    }
+  }
+
+  for (let round = 0; round < ROUNDS && PHASES.includes("throughput"); round++) {
+    for (const t of rotate(targets, round)) {
+      const m = await measure(
+        t,
+        {
+          ...spec(t, CHAT_BODY),
+          mode: "closed",
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          warmupSeconds: 0.5,
+        },
+        mockPid,
+      );
+      checkErrors(t, "throughput", m.result);
+      results[t.name]!.throughput.push(m);
+      console.log(
+        `round ${round + 1}/${ROUNDS} throughput  ${t.name.padEnd(8)} ${int(m.result.rps).padStart(7)} req/s  p50 ${f2(m.result.latency.p50)} ms  CPU proxy ${pct(m.cpu.proxy)} (${f2(m.cpu.proxyUsPerReq)} µs/req, waited for a core ${pct(m.cpu.proxyRunqueue)}) mock ${pct(m.cpu.mock)} load ${pct(m.cpu.load)} other ${pct(m.cpu.other)}`,
+      );
+    }
+  }
+  for (let round = 0; round < ROUNDS && PHASES.includes("fixed"); round++) {
+    for (const t of rotate(targets, round)) {
+      const m = await measure(
+        t,
+        {
+          ...spec(t, CHAT_BODY),
+          mode: "open",
+          rate: RATE,
+          seconds: SECONDS,
+          warmupSeconds: 1,
+          connections: CONNECTIONS,
+        },
+        mockPid,
+      );
+      checkErrors(t, "fixed rate", m.result);
+      results[t.name]!.fixed.push(m);
+      const r = m.result;
+      console.log(
+        `round ${round + 1}/${ROUNDS} ${RATE} req/s   ${t.name.padEnd(8)} p50 ${f3(r.latency.p50)}  p90 ${f3(r.latency.p90)}  p99 ${f3(r.latency.p99)}  max ${f2(r.latency.max)} ms  (lag p50 ${f3(r.sendLag!.p50)}, other CPU ${pct(m.cpu.other)})`,
+      );
+    }
+  }
+  for (let round = 0; round < ROUNDS && PHASES.includes("ttfb"); round++) {
+    for (const t of rotate(targets, round)) {
+      const m = await measure(
+        t,
+        {
+          ...spec(t, STREAM_BODY),
+          mode: "ttfb",
+          count: TTFB_COUNT,
+          concurrency: TTFB_CONCURRENCY,
+          warmupCount: 4,
+        },
+        mockPid,
+      );
+      checkErrors(t, "ttfb", m.result);
+      results[t.name]!.ttfb.push(m);
+      const r = m.result;
+      console.log(
+        `round ${round + 1}/${ROUNDS} stream TTFB ${t.name.padEnd(8)} p50 ${f3(r.latency.p50)}  p99 ${f3(r.latency.p99)} ms  (whole stream p50 ${f2(r.total!.p50)} ms, other CPU ${pct(m.cpu.other)})`,
+      );
+    }
+  }
+
+  const summary = summarise(results, {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    node: process.version,
+    nginx,
+    machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`,
+    loadavg,
+    loadavgAfter: os.loadavg() as [number, number, number],
+    quiet,
+    sizes,
+    targets: targets.map((t) => t.name),
+    keywardUnavailable,
+    config: {
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      warmup: WARMUP_SECONDS,
+      connections: CONNECTIONS,
+      rate: RATE,
+      ttfbCount: TTFB_COUNT,
+      ttfbConcurrency: TTFB_CONCURRENCY,
+      streamDelayMs: STREAM_DELAY_MS,
+      streamChunks: STREAM_CHUNKS,
+      keywardLogLevel: KEYWARD_LOG_LEVEL ?? "default (info)",
+      storeParent: TMP_PARENT,
+    },
+  });
+  printTable(summary);
+
+  const stamp = summary.date.replace(/[:.]/g, "-");
+  const raw = Object.fromEntries(
+    Object.entries(results).map(([name, r]) => [
+      name,
+      {
+        throughput: r.throughput.map((m) => ({ ...m, result: { ...m.result, samples: undefined } })),
+        fixed: r.fixed.map((m) => ({ ...m, result: { ...m.result, samples: undefined } })),
+        ttfb: r.ttfb.map((m) => ({ ...m, result: { ...m.result, samples: undefined } })),
+      },
+    ]),
+  );
+  const jsonFile = path.join(RESULTS_DIR, `gateway-${stamp}.json`);
+  writeFileSync(jsonFile, JSON.stringify({ summary, rounds: raw }, null, 2));
+  console.log(`raw results: ${path.relative(REPO_ROOT, jsonFile)}`);
+
+  if (keywardChild && PROFILE) {
+    // keyward writes the profile when it exits (SIGTERM: graceful shutdown).
+    await stopChild(keywardChild);
+    if (existsSync(profileFile)) {
+      console.log(`CPU profile: ${path.relative(REPO_ROOT, profileFile)}\n`);
+      const profile = JSON.parse(readFileSync(profileFile, "utf8")) as CpuProfile;
+      console.log(formatSummary(summariseProfile(profile), 25));
+      // Store calls run synchronously on the event loop (better-sqlite3): how long did they hold it?
+      const runs = stalls(profile, "sqlite");
+      console.log(
+        `\nevent loop held by SQLite calls: ${runs.length} stretches, ${runs.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, ` +
+          `median ${(runs[runs.length >> 1] ?? 0).toFixed(2)} ms, longest ${runs
+            .slice(0, 8)
+            .map((x) => x.toFixed(1))
+            .join(", ")} ms`,
+      );
+    } else console.warn(`  ! no CPU profile at ${profileFile}`);
+  }
+  if (WRITE) console.log(`updated ${path.relative(REPO_ROOT, writeBenchmarksMd(markdown(summary)))}`);
+  else console.log("BENCHMARKS.md not updated (not a full run; BENCH_WRITE=1 forces it)");
+}
+
+const deadline = setTimeout(() => {
+  console.error(`gateway-bench: exceeded BENCH_MAX_MINUTES=${MAX_MINUTES}; stopping`);
+  void cleanup().then(() => process.exit(1));
+}, MAX_MINUTES * 60_000);
+deadline.unref();
+
+main()
+  .catch((err: unknown) => {
+    console.error(`gateway-bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
