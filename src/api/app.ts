@@ -15,6 +15,7 @@ import { projectRoutes } from "./routes/projects.js";
 import { upstreamRoutes } from "./routes/upstreams.js";
 import { usageRoutes } from "./routes/usage.js";
 import { verifyRoutes } from "./routes/verify.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
@@ -114,6 +115,7 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   api.route("/", auditRoutes(ctx));
   api.route("/", usageRoutes(ctx));
   api.route("/", upstreamRoutes(ctx));
+  api.route("/", webhookRoutes(ctx));
   // Registered before the authenticated sub-app so the document is public; filled in below.
   let openapi = "";
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));

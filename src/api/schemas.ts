@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import { parseCidr } from "../core/cidr.js";
 import { ID_PREFIX } from "../core/ids.js";
 import { ModelPatternSchema, PermissionsSchema, RESOURCES } from "../core/permissions.js";
+import { LimitsSchema } from "../core/limits.js";
 import { ROLES } from "../core/roles.js";
 
 /**
@@ -96,19 +97,47 @@ export const ProjectSchema = z
     object: z.literal("project"),
     name: z.string(),
     description: z.string().nullable(),
+    limits: LimitsSchema.nullable(),
+    rotation_max_age_days: z.number().nullable(),
+    rotation_enforce: z.boolean(),
+    stale_after_days: z.number().nullable(),
     created_at: z.string(),
     created_by: z.string(),
     updated_at: z.string(),
   })
   .openapi("Project");
 
+/** Rotation policy days: 1 day to 10 years, or null to switch the rule off. */
+const PolicyDays = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .nullable()
+    .openapi({ description: `${what} (1–3650 days; null switches it off)` });
+
 export const CreateProjectBody = z
-  .object({ name: Name, description: Text(1000).nullable().optional() })
+  .object({
+    name: Name,
+    description: Text(1000).nullable().optional(),
+    limits: LimitsSchema.nullable().optional(),
+  })
   .strict()
   .openapi("CreateProject");
 
 export const UpdateProjectBody = z
-  .object({ name: Name.optional(), description: Text(1000).nullable().optional() })
+  .object({
+    name: Name.optional(),
+    description: Text(1000).nullable().optional(),
+    limits: LimitsSchema.nullable().optional(),
+    rotation_max_age_days: PolicyDays("Keys must be rotated within this many days").optional(),
+    rotation_enforce: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Expire keys at their rotation deadline (true) or only warn (false)" }),
+    stale_after_days: PolicyDays("Active keys unused this long are flagged stale").optional(),
+  })
   .strict()
   .openapi("UpdateProject");
 
@@ -141,6 +170,13 @@ export const KeySchema = z
     expires_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
     revoked_reason: z.string().nullable(),
+    limits: LimitsSchema.nullable(),
+    rotated_at: z.string().nullable(),
+    rotate_by: z
+      .string()
+      .nullable()
+      .openapi({ description: "Rotation deadline under the project's policy (null: no maximum age)" }),
+    stale: z.boolean().openapi({ description: "Active and unused for the project's stale_after_days" }),
   })
   .openapi("Key");
 
@@ -168,6 +204,7 @@ export const CreateKeyBody = z
     allowed_ips: IpList.optional(),
     metadata: Metadata.optional(),
     expires_at: IsoDate.nullable().optional(),
+    limits: LimitsSchema.nullable().optional(),
     ttl_seconds: z
       .number()
       .int()
@@ -190,6 +227,7 @@ export const UpdateKeyBody = z
     allowed_ips: IpList.optional(),
     metadata: Metadata.optional(),
     expires_at: IsoDate.nullable().optional(),
+    limits: LimitsSchema.nullable().optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, "nothing to update: give at least one field")
@@ -197,6 +235,10 @@ export const UpdateKeyBody = z
 
 export const ListKeysQuery = z.object({
   status: z.enum(["active", "disabled", "revoked", "expired"]).optional(),
+  stale: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "true: only stale keys; false: only keys that are not stale" }),
   after: KeyId.optional(),
   ...Paging,
 });

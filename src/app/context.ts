@@ -10,11 +10,18 @@ import { LastUsedTracker } from "../keys/last-used.js";
 import { KeyService } from "../keys/service.js";
 import { KeyVerifier } from "../keys/verify.js";
 import type { Logger } from "../log/logger.js";
+import { Alerting } from "../alerts/alerting.js";
+import { DEFAULT_ANOMALY_SETTINGS } from "../alerts/anomaly.js";
+import type { AlertSink } from "../alerts/types.js";
 import { UpstreamClient } from "../gateway/upstream-client.js";
+import { Limiter } from "../limits/limiter.js";
+import { storeSpendLoader } from "../limits/spend.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { ProjectService } from "../projects/service.js";
 import { PriceTable } from "../usage/pricing.js";
+import { directBatchWriter } from "../usage/batch-writer.js";
 import { UsageRecorder } from "../usage/recorder.js";
+import { SqliteWorkerBatchWriter } from "../usage/sqlite-worker-writer.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { CachedUpstreamDirectory, configuredDefaultUpstream } from "../upstreams/directory.js";
 import { UpstreamService } from "../upstreams/service.js";
@@ -44,6 +51,12 @@ export interface AppContext {
   metrics: GatewayMetrics;
   /** Keep-alive connection pools to upstream providers. */
   upstreamClient: UpstreamClient;
+  /** Where alerts go (budget thresholds, rate limiting, policies, leaks). */
+  alerts: AlertSink;
+  /** Webhooks, the alert outbox and its workers (audit tailer, policy sweeper, dispatcher). */
+  alerting: Alerting;
+  /** Rate limits, concurrency limits and budgets of keys and projects. */
+  limiter: Limiter;
   /** Flushes buffered writes and closes the store. */
   close(): Promise<void>;
 }
@@ -93,7 +106,10 @@ export async function createContext(
   );
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
-  const usage = new UsageRecorder(store.db, config.usageFlushMs, (err) =>
+  // SQLite commits (and their fsync) run in a worker thread; PostgreSQL I/O is async already.
+  const usageWriter =
+    store.dialect === "sqlite" ? new SqliteWorkerBatchWriter(store.location) : directBatchWriter(store.db);
+  const usage = new UsageRecorder(usageWriter, config.usageFlushMs, (err) =>
     logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
   );
   usage.start();
@@ -103,6 +119,31 @@ export async function createContext(
     usagePending: () => usage.pending,
   });
   const upstreamClient = new UpstreamClient(config.upstreamTimeoutMs);
+  const alerting = new Alerting(
+    {
+      store,
+      clock,
+      box: secretBox,
+      invalidateKey: (keyId) => keyCache.invalidateKey(keyId),
+      logger,
+    },
+    {
+      flushMs: config.alertFlushMs,
+      dispatchMs: config.alertDispatchMs,
+      sweepMs: config.alertSweepMs,
+      webhookTimeoutMs: config.webhookTimeoutMs,
+      anomaly: {
+        multiplier: config.anomalyMultiplier,
+        minRequests: config.anomalyMinRequests,
+        minCostMicros: Math.round(config.anomalyMinCostUsd * 1_000_000),
+        minBaselineHours: DEFAULT_ANOMALY_SETTINGS.minBaselineHours,
+      },
+    },
+  );
+  await alerting.start();
+  // The durable webhook outbox: emit() only appends to memory (hot-path safe).
+  const alerts: AlertSink = alerting.sink;
+  const limiter = new Limiter(storeSpendLoader(store.db, usage), alerts);
   // Stored idempotent responses are replayable for 24 h; sweep older ones hourly.
   const prune = () =>
     idempotency
@@ -120,7 +161,7 @@ export async function createContext(
     lastUsed,
     idempotency,
     admins: new AdminService(store, clock, hasher, config.brand, lastUsed, config.adminCacheTtlMs),
-    projects: new ProjectService(store, clock),
+    projects: new ProjectService(store, clock, (projectId) => keyCache.invalidateProject(projectId)),
     keys: new KeyService(store, clock, hasher, keyCache, idempotency, {
       brand: config.brand,
       allowDelete: config.allowKeyDelete,
@@ -133,10 +174,14 @@ export async function createContext(
     usage,
     metrics,
     upstreamClient,
+    alerts,
+    alerting,
+    limiter,
     async close() {
       clearInterval(pruneTimer);
       // Order matters: requests are already drained by the server; now write what they queued.
       await usage.close();
+      await alerting.close();
       await upstreamClient.close();
       upstreamDirectory.stop();
       await lastUsed.close();

@@ -9,6 +9,9 @@ import { registerProjects } from "./commands/projects.js";
 import { registerServe } from "./commands/serve.js";
 import { registerUsage } from "./commands/usage.js";
 import { registerUpstreams } from "./commands/upstreams.js";
+import { registerWebhooks } from "./commands/webhooks.js";
+import { registerScan } from "./commands/scan.js";
+import { registerHook } from "./commands/hook.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerAdminKeys(program);
   registerUsage(program);
   registerUpstreams(program);
+  registerWebhooks(program);
+  registerScan(program);
+  registerHook(program);
   return program;
 }
 

@@ -1,9 +1,13 @@
 import type { AdminKeyView } from "../admins/service.js";
+import type { DeliveryView } from "../alerts/delivery-view.js";
+import type { CreateWebhookInput, UpdateWebhookInput, WebhookView } from "../alerts/webhook-model.js";
+import type { WebhookTestResult, WebhookWithSecret } from "../alerts/webhook-service.js";
 import type { AuditEntry } from "../audit/types.js";
 import type { ChainReport } from "../audit/verify.js";
+import type { Limits } from "../core/limits.js";
 import type { KeyView } from "../keys/model.js";
 import type { KeyWithSecret, RotatedKey } from "../keys/service.js";
-import type { ProjectView } from "../projects/service.js";
+import type { ProjectPolicyPatch, ProjectView } from "../projects/service.js";
 import type { UsageRow } from "../usage/query.js";
 import type { CreateUpstreamInput, UpdateUpstreamInput, UpstreamView } from "../upstreams/model.js";
 
@@ -96,7 +100,7 @@ export class KeywardClient {
     return this.request<{ id: string; name: string; role: string }>("GET", "/me");
   }
 
-  createProject(body: { name: string; description?: string | null }) {
+  createProject(body: { name: string; description?: string | null; limits?: Limits | null }) {
     return this.request<ProjectView>("POST", "/projects", { body });
   }
   listProjects(query: Query = {}) {
@@ -105,7 +109,10 @@ export class KeywardClient {
   getProject(id: string) {
     return this.request<ProjectView>("GET", `/projects/${encodeURIComponent(id)}`);
   }
-  updateProject(id: string, body: { name?: string; description?: string | null }) {
+  updateProject(
+    id: string,
+    body: { name?: string; description?: string | null; limits?: Limits | null } & ProjectPolicyPatch,
+  ) {
     return this.request<ProjectView>("PATCH", `/projects/${encodeURIComponent(id)}`, { body });
   }
 
@@ -161,6 +168,10 @@ export class KeywardClient {
   usage(query: Query = {}) {
     return this.request<{ object: "list"; group_by: string; data: UsageRow[] }>("GET", "/usage", { query });
   }
+  /** Usage rows as CSV text (`GET /usage/export`), same filters as `usage()`. */
+  exportUsage(query: Query = {}) {
+    return this.request<string>("GET", "/usage/export", { query: { ...query, format: "csv" }, raw: true });
+  }
 
   listAudit(query: Query = {}) {
     return this.request<{
@@ -196,5 +207,29 @@ export class KeywardClient {
   }
   deleteUpstream(id: string) {
     return this.request<void>("DELETE", `/upstreams/${encodeURIComponent(id)}`);
+  }
+
+  createWebhook(body: CreateWebhookInput) {
+    return this.request<WebhookWithSecret>("POST", "/webhooks", { body });
+  }
+  listWebhooks(query: { project_id?: string } = {}) {
+    return this.request<{ object: "list"; data: WebhookView[] }>("GET", "/webhooks", { query });
+  }
+  getWebhook(id: string) {
+    return this.request<WebhookView>("GET", `/webhooks/${encodeURIComponent(id)}`);
+  }
+  updateWebhook(id: string, body: UpdateWebhookInput) {
+    return this.request<WebhookView>("PATCH", `/webhooks/${encodeURIComponent(id)}`, { body });
+  }
+  deleteWebhook(id: string) {
+    return this.request<void>("DELETE", `/webhooks/${encodeURIComponent(id)}`);
+  }
+  listDeliveries(id: string, query: { limit?: number; after?: string } = {}) {
+    return this.request<Page<DeliveryView>>("GET", `/webhooks/${encodeURIComponent(id)}/deliveries`, {
+      query,
+    });
+  }
+  testWebhook(id: string) {
+    return this.request<WebhookTestResult>("POST", `/webhooks/${encodeURIComponent(id)}/test`);
   }
 }

@@ -61,6 +61,22 @@ const ConfigSchema = z
       .default(32 * 1024 * 1024),
     /** Usage events: flush a batch to the store at least this often (the crash-loss window). */
     usageFlushMs: z.coerce.number().int().min(5).max(10_000).default(50),
+    /** Output tokens assumed for limits and budgets when a request sets no max_tokens. */
+    defaultMaxOutputTokens: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+    /** Alerts: emitted alerts are written to the webhook outbox at least this often. */
+    alertFlushMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+    /** Alerts: outbox delivery and audit tailing interval; 0 = no background loop (tests, tools). */
+    alertDispatchMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+    /** Alerts: rotation policy and anomaly sweep interval; 0 = no background sweep. */
+    alertSweepMs: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    /** Alerts: bound on one webhook delivery attempt. */
+    webhookTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** usage.anomaly: last hour above this many times the key's hourly baseline. */
+    anomalyMultiplier: z.coerce.number().min(1).max(1000).default(5),
+    /** usage.anomaly: fewer requests than this in an hour are never a rate anomaly. */
+    anomalyMinRequests: z.coerce.number().int().min(1).default(100),
+    /** usage.anomaly: less spend than this (USD) in an hour is never a spend anomaly. */
+    anomalyMinCostUsd: z.coerce.number().min(0).default(1),
     /** Price table override: path to a JSON file of USD per 1M tokens by model (see README). */
     pricesFile: z.string().optional(),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
@@ -95,6 +111,14 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_GATEWAY_MAX_BODY_BYTES: "gatewayMaxBodyBytes",
   KEYWARD_USAGE_FLUSH_MS: "usageFlushMs",
   KEYWARD_PRICES_FILE: "pricesFile",
+  KEYWARD_ALERT_FLUSH_MS: "alertFlushMs",
+  KEYWARD_ALERT_DISPATCH_MS: "alertDispatchMs",
+  KEYWARD_ALERT_SWEEP_MS: "alertSweepMs",
+  KEYWARD_WEBHOOK_TIMEOUT_MS: "webhookTimeoutMs",
+  KEYWARD_ANOMALY_MULTIPLIER: "anomalyMultiplier",
+  KEYWARD_ANOMALY_MIN_REQUESTS: "anomalyMinRequests",
+  KEYWARD_ANOMALY_MIN_COST_USD: "anomalyMinCostUsd",
+  KEYWARD_DEFAULT_MAX_OUTPUT_TOKENS: "defaultMaxOutputTokens",
 };
 
 /** A configuration problem, reported as one readable line. */

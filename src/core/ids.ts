@@ -35,6 +35,10 @@ export const ID_PREFIX = {
   admin: "adm",
   audit: "aud",
   upstream: "ups",
+  webhook: "whk",
+  alertEvent: "evt",
+  outbox: "msg",
+  delivery: "dlv",
 } as const;
 
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;

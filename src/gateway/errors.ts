@@ -106,6 +106,13 @@ export const GATEWAY_ERRORS = {
     code: "upstream_timeout",
     message: "The upstream provider did not answer in time.",
   },
+  notBudgetable: {
+    status: 403,
+    type: "invalid_request_error",
+    code: "budget_not_enforceable",
+    message:
+      "This key (or its project) has a budget, and this endpoint's cost is not metered in tokens, so it cannot be held against the budget.",
+  },
   upgradeUnsupported: {
     status: 501,
     type: "invalid_request_error",
@@ -115,7 +122,12 @@ export const GATEWAY_ERRORS = {
 } satisfies Record<string, GatewayError>;
 
 /** Writes an OpenAI-shaped error response (never anything internal). */
-export function sendError(res: ServerResponse, err: GatewayError, requestId: string): void {
+export function sendError(
+  res: ServerResponse,
+  err: GatewayError,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -127,6 +139,7 @@ export function sendError(res: ServerResponse, err: GatewayError, requestId: str
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),
     "x-request-id": requestId,
+    ...extraHeaders,
   });
   res.end(body);
 }

@@ -7,7 +7,10 @@ import { KeywardError } from "../core/errors.js";
 import { parseKey } from "../core/key-format.js";
 import type { CachedKey } from "../keys/cache.js";
 import type { KeyVerifier } from "../keys/verify.js";
-import type { Logger } from "../log/logger.js";
+import { estimateRequest } from "../limits/estimate.js";
+import { rateLimitHeaders } from "../limits/headers.js";
+import type { Limiter, Ticket } from "../limits/limiter.js";
+import { accessLogger, type Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
 import type { PriceTable } from "../usage/pricing.js";
@@ -26,6 +29,7 @@ export interface GatewayDeps {
   directory: UpstreamDirectory;
   upstreams: UpstreamClient;
   recorder: UsageRecorder;
+  limiter: Limiter;
   prices: PriceTable;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -33,10 +37,20 @@ export interface GatewayDeps {
   brand: string;
   maxBodyBytes: number;
   trustProxy: boolean;
+  defaultMaxOutputTokens: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+/** Writes whose cost is metered in tokens (or free), so a budget can hold them. */
+const BUDGETABLE = new Set([
+  "chat_completions",
+  "completions",
+  "responses",
+  "embeddings",
+  "moderations",
+  "files",
+]);
 
 /**
  * The OpenAI-compatible proxy (`/v1/*`). One ordered path per request:
@@ -46,6 +60,7 @@ const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
  * events are queued in memory and written in batches.
  */
 export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const log = accessLogger(deps.logger);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
@@ -57,10 +72,10 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const search = q === -1 ? "" : url.slice(q);
     const path = normalizePath(q === -1 ? url : url.slice(0, q));
 
-    const fail = (err: GatewayError, endpoint = "other"): void => {
+    const fail = (err: GatewayError, endpoint = "other", headers: Record<string, string> = {}): void => {
       deps.metrics.requests.inc([endpoint, String(err.status)]);
       if (err.status === 413) res.setHeader("connection", "close");
-      sendError(res, err, requestId);
+      sendError(res, err, requestId, headers);
     };
 
     if (path === null) return fail(GATEWAY_ERRORS.badPath);
@@ -106,6 +121,13 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const upstream = deps.directory.forProject(apiKey.projectId);
     if (!upstream) return fail(GATEWAY_ERRORS.noUpstream, route.endpoint);
 
+    // Limits and budgets: decided for every limit at once, applied only if all allow.
+    const limits =
+      (apiKey.limits ?? apiKey.projectLimits)
+        ? await admit(route, parsed.json, body, apiKey, parsed.models[0] ?? null)
+        : null;
+    if (limits && !limits.ok) return fail(limits.error, route.endpoint, limits.headers);
+
     const streamed = parsed.json?.stream === true;
     // For streamed chat/completions, ask the upstream for usage; strip that chunk again if the
     // client did not ask for it itself.
@@ -127,8 +149,50 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       streamed,
       injectUsage,
       ip,
+      ticket: limits?.ticket ?? null,
+      limitHeaders: limits?.headers ?? {},
     });
   };
+
+  async function admit(
+    route: RouteInfo,
+    json: Record<string, unknown> | null,
+    body: Buffer | null,
+    key: CachedKey,
+    model: string | null,
+  ): Promise<
+    | { ok: true; ticket: Ticket; headers: Record<string, string> }
+    | { ok: false; error: GatewayError; headers: Record<string, string> }
+  > {
+    const budgeted = Boolean(key.limits?.budget ?? key.projectLimits?.budget);
+    if (budgeted && route.access === "write" && !(route.resource && BUDGETABLE.has(route.resource))) {
+      return { ok: false, error: GATEWAY_ERRORS.notBudgetable, headers: {} };
+    }
+    const now = deps.clock.now();
+    const estimate = estimateRequest(
+      json,
+      body?.length ?? 0,
+      model,
+      route.usage === "embeddings",
+      deps.prices,
+      deps.defaultMaxOutputTokens,
+    );
+    const a = await deps.limiter.admit({
+      keyId: key.keyId,
+      projectId: key.projectId,
+      keyLimits: key.limits,
+      projectLimits: key.projectLimits,
+      estimatedTokens: route.access === "write" ? estimate.tokens : 0,
+      worstCostMicros: route.usage === "none" ? 0 : estimate.worstCostMicros,
+      now,
+    });
+    const headers = rateLimitHeaders(a.checks, now);
+    if (a.ok) return { ok: true, ticket: a.ticket, headers };
+    headers["retry-after"] = String(Math.max(1, Math.ceil((a.failed.resetAt - now) / 1000)));
+    const code = a.failed.kind === "budget" ? "BUDGET_EXCEEDED" : "RATE_LIMITED";
+    if (!Number.isFinite(a.failed.resetAt)) delete headers["retry-after"];
+    return { ok: false, error: verifyError(code, a.reason), headers };
+  }
 
   async function forward(req: IncomingMessage, res: ServerResponse, r: Forwarding): Promise<void> {
     const abort = new AbortController();
@@ -141,14 +205,14 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       r.body ? r.body.length : BODYLESS.has(r.method) ? null : r.route.streamBody ? declaredLength(req) : 0,
       r.requestId,
     );
-    const target = new URL(r.upstream.baseUrl + r.path.slice(3) + r.search);
+    const base = upstreamBase(r.upstream);
     deps.metrics.overhead.observe(performance.now() - r.started);
     const sentAt = performance.now();
     let status: number;
     let usage: TokenUsage | null = null;
     let response: Dispatcher.ResponseData | undefined;
     try {
-      response = await deps.upstreams.request(target, {
+      response = await deps.upstreams.request(base.origin, base.path + r.path.slice(3) + r.search, {
         method: r.method as Dispatcher.HttpMethod,
         headers,
         body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),
@@ -162,8 +226,9 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
           res,
           failure === "timeout" ? GATEWAY_ERRORS.upstreamTimeout : GATEWAY_ERRORS.upstreamUnreachable,
           r.requestId,
+          r.limitHeaders,
         );
-      finish(r, status, null, 0);
+      finish(r, status, null, performance.now() - r.started);
       return;
     }
     deps.metrics.upstreamLatency.observe(performance.now() - sentAt, [r.route.endpoint]);
@@ -175,6 +240,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
         r.method === "GET" && r.path === "/v1/models" && r.apiKey.allowedModels !== null
           ? r.apiKey.allowsModel
           : null,
+      extraHeaders: r.limitHeaders,
     });
     status = relayed.status;
     usage = relayed.usage;
@@ -187,6 +253,13 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
 
   function finish(r: Forwarding, status: number, usage: TokenUsage | null, elapsedMs: number): void {
     const tokens = usage ?? { prompt: 0, completion: 0, cached: 0 };
+    const costMicros = deps.prices.costMicros(r.model, tokens);
+    if (r.ticket) {
+      // Served (even partly): the real usage replaces the reservation. Not served: all returned.
+      if (usage)
+        deps.limiter.settle(r.ticket, tokens.prompt + tokens.completion, costMicros, deps.clock.now());
+      else deps.limiter.release(r.ticket, deps.clock.now());
+    }
     deps.recorder.record({
       requestId: r.requestId,
       ts: deps.clock.now(),
@@ -198,13 +271,13 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       status,
       streamed: r.streamed,
       usage: tokens,
-      costMicros: deps.prices.costMicros(r.model, tokens),
+      costMicros,
       latencyMs: Math.round(elapsedMs),
       clientIp: r.ip,
       upstreamId: r.upstream.id,
     });
     deps.metrics.requests.inc([r.route.endpoint, String(status)]);
-    deps.logger.info(
+    log.info(
       {
         request_id: r.requestId,
         key_id: r.apiKey.keyId,
@@ -246,6 +319,9 @@ interface Forwarding {
   streamed: boolean;
   injectUsage: boolean;
   ip: string | null;
+  /** Limit reservations to settle with the real usage (null when no limits apply). */
+  ticket: Ticket | null;
+  limitHeaders: Record<string, string>;
 }
 
 /**
@@ -268,6 +344,19 @@ function checkModels(key: CachedKey, route: RouteInfo, models: string[]): Gatewa
     return verifyError("FORBIDDEN", "this key has a model allowlist: name the model explicitly");
   }
   return null;
+}
+
+const bases = new WeakMap<ResolvedUpstream, { origin: string; path: string }>();
+
+/** An upstream's origin and base path, parsed once per upstream record rather than per request. */
+function upstreamBase(u: ResolvedUpstream): { origin: string; path: string } {
+  let b = bases.get(u);
+  if (!b) {
+    const url = new URL(u.baseUrl);
+    b = { origin: url.origin, path: url.pathname.replace(/\/$/, "") };
+    bases.set(u, b);
+  }
+  return b;
 }
 
 function bearerToken(header: string | undefined): string | null {

@@ -68,8 +68,10 @@ export function clientResponseHeaders(
   return out;
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set();
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (!value) return NONE;
   const text = Array.isArray(value) ? value.join(",") : value;
   return new Set(
     text

@@ -15,6 +15,8 @@ export interface RelayOptions {
   dropUsageChunk: boolean;
   /** For `GET /v1/models` under a model allowlist: list only the allowed models. */
   filterModels: ((model: string) => boolean) | null;
+  /** Headers keyward adds (rate-limit state). */
+  extraHeaders: Record<string, string>;
 }
 
 export interface Relayed {
@@ -49,7 +51,7 @@ export async function relayResponse(
       return brokenBeforeHeaders(res, err);
     }
     if (o.filterModels && up.statusCode === 200) body = filterModelList(body, o.filterModels);
-    const headers = clientResponseHeaders(up.headers, o.requestId, false);
+    const headers = { ...clientResponseHeaders(up.headers, o.requestId, false), ...o.extraHeaders };
     headers["content-length"] = body.length;
     res.writeHead(up.statusCode, headers);
     res.end(body);
@@ -59,7 +61,10 @@ export async function relayResponse(
       dataEvents: 0,
     };
   }
-  res.writeHead(up.statusCode, clientResponseHeaders(up.headers, o.requestId, true));
+  res.writeHead(up.statusCode, {
+    ...clientResponseHeaders(up.headers, o.requestId, true),
+    ...o.extraHeaders,
+  });
   try {
     await pipeline(up.body, res);
   } catch {
@@ -70,7 +75,10 @@ export async function relayResponse(
 }
 
 async function relaySse(res: ServerResponse, up: Dispatcher.ResponseData, o: RelayOptions): Promise<Relayed> {
-  res.writeHead(up.statusCode, clientResponseHeaders(up.headers, o.requestId, false));
+  res.writeHead(up.statusCode, {
+    ...clientResponseHeaders(up.headers, o.requestId, false),
+    ...o.extraHeaders,
+  });
   res.flushHeaders();
   const relay = new SseRelay(o.route.usage, o.dropUsageChunk);
   let status = up.statusCode;

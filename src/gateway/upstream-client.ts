@@ -13,8 +13,10 @@ export class UpstreamClient {
 
   constructor(private readonly timeoutMs: number) {}
 
+  /** `origin` like `https://api.openai.com`; `path` including the query string. */
   request(
-    url: URL,
+    origin: string,
+    path: string,
     options: {
       method: Dispatcher.HttpMethod;
       headers: Record<string, string>;
@@ -22,8 +24,8 @@ export class UpstreamClient {
       signal: AbortSignal;
     },
   ): Promise<Dispatcher.ResponseData> {
-    return this.pool(url.origin).request({
-      path: url.pathname + url.search,
+    return this.pool(origin).request({
+      path,
       method: options.method,
       headers: options.headers,
       body: options.body as Dispatcher.DispatchOptions["body"],

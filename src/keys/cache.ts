@@ -1,3 +1,4 @@
+import type { Limits } from "../core/limits.js";
 import type { Permissions } from "../core/permissions.js";
 import type { KeyEnvironment, KeyStatus } from "../store/schema.js";
 
@@ -16,6 +17,10 @@ export interface CachedKey {
   hasIpAllowlist: boolean;
   allowsModel: (model: string) => boolean;
   allowsIp: (ip: string | undefined) => boolean;
+  /** The key's own rate limits and budget. */
+  limits: Limits | null;
+  /** Its project's, shared by all the project's keys. */
+  projectLimits: Limits | null;
 }
 
 interface Slot {
@@ -67,6 +72,17 @@ export class KeyCache {
     if (!hashes) return;
     for (const h of hashes) this.slots.delete(h);
     this.hashesByKey.delete(keyId);
+  }
+
+  /** Drops every cached key of a project (its limits changed). Rare, so a scan is fine. */
+  invalidateProject(projectId: string): void {
+    for (const [keyId, hashes] of this.hashesByKey) {
+      const any = hashes.values().next();
+      if (any.done) continue;
+      if (this.slots.get(any.value)?.value?.projectId !== projectId) continue;
+      for (const h of hashes) this.slots.delete(h);
+      this.hashesByKey.delete(keyId);
+    }
   }
 
   clear(): void {

@@ -1,5 +1,7 @@
 import { isoOrNull } from "../core/objects.js";
+import type { Limits } from "../core/limits.js";
 import type { Permissions } from "../core/permissions.js";
+import { isStale, rotateBy, type RotationPolicy } from "../core/rotation-policy.js";
 import type { ApiKeysTable, KeyEnvironment } from "../store/schema.js";
 
 /** A key's status as users see it: `expired` is derived from `expires_at` at read time. */
@@ -28,6 +30,7 @@ export interface KeyView {
   allowed_models: string[] | null;
   allowed_ips: string[] | null;
   metadata: Record<string, unknown>;
+  limits: Limits | null;
   created_at: string;
   created_by: string;
   updated_at: string;
@@ -35,9 +38,19 @@ export interface KeyView {
   expires_at: string | null;
   revoked_at: string | null;
   revoked_reason: string | null;
+  /** When the secret was last rotated (null = never). */
+  rotated_at: string | null;
+  /** The project's rotation deadline for this key (null = no maximum age, or revoked). */
+  rotate_by: string | null;
+  /** Active and not used for the project's stale_after_days. */
+  stale: boolean;
 }
 
-export function toKeyView(row: ApiKeysTable, now: number): KeyView {
+/**
+ * A key as the API shows it. `policy` is its project's rotation policy (rotate_by, stale);
+ * null only for snapshots where those derived fields do not matter (e.g. audit of a deletion).
+ */
+export function toKeyView(row: ApiKeysTable, now: number, policy: RotationPolicy | null): KeyView {
   return {
     id: row.id,
     object: "api_key",
@@ -50,6 +63,7 @@ export function toKeyView(row: ApiKeysTable, now: number): KeyView {
     allowed_models: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
     allowed_ips: row.allowed_ips === null ? null : (JSON.parse(row.allowed_ips) as string[]),
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    limits: row.limits === null ? null : (JSON.parse(row.limits) as Limits),
     created_at: new Date(row.created_at).toISOString(),
     created_by: row.created_by,
     updated_at: new Date(row.updated_at).toISOString(),
@@ -57,6 +71,9 @@ export function toKeyView(row: ApiKeysTable, now: number): KeyView {
     expires_at: isoOrNull(row.expires_at),
     revoked_at: isoOrNull(row.revoked_at),
     revoked_reason: row.revoked_reason,
+    rotated_at: isoOrNull(row.rotated_at),
+    rotate_by: policy ? isoOrNull(rotateBy(row, policy)) : null,
+    stale: policy ? isStale(row, policy, now) : false,
   };
 }
 
@@ -68,6 +85,7 @@ export interface KeySettings {
   allowed_ips: string[] | null;
   metadata: Record<string, unknown>;
   expires_at: number | null;
+  limits: Limits | null;
 }
 
 export interface CreateKeyInput extends Partial<KeySettings> {

@@ -12,6 +12,7 @@ import type { IdempotencyStore, IdempotentRequest } from "../idempotency/idempot
 import type { Database, Executor } from "../store/database.js";
 import type { ApiKeysTable } from "../store/schema.js";
 import type { KeyCache } from "./cache.js";
+import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
 import {
   effectiveStatus,
   toKeyView,
@@ -30,6 +31,8 @@ export interface KeyServiceOptions {
 export interface ListKeysQuery {
   projectId?: string;
   status?: KeyStatusView;
+  /** true: only stale keys (rotation policy); false: only keys that are not stale. */
+  stale?: boolean;
   after?: string;
   limit: number;
 }
@@ -46,6 +49,7 @@ const AUDITED_FIELDS = [
   "allowed_ips",
   "metadata",
   "expires_at",
+  "limits",
 ] as const;
 
 /**
@@ -99,6 +103,8 @@ export class KeyService {
         expires_at: input.expires_at ?? null,
         revoked_at: null,
         revoked_reason: null,
+        limits: input.limits ? canonicalJson(input.limits) : null,
+        rotated_at: null,
       };
       await tx.insertInto("api_keys").values(row).execute();
       await tx
@@ -111,7 +117,7 @@ export class KeyService {
           expires_at: null,
         })
         .execute();
-      const view = toKeyView(row, now);
+      const view = toKeyView(row, now, await projectPolicy(tx, projectId));
       await appendAudit(
         tx,
         this.store.dialect,
@@ -150,11 +156,21 @@ export class KeyService {
           .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
         break;
     }
+    if (q.stale !== undefined)
+      query = query.where((eb) => (q.stale ? staleCondition(eb, now) : eb.not(staleCondition(eb, now))));
     const rows = await query
       .orderBy("id")
       .limit(q.limit + 1)
       .execute();
-    return { data: rows.slice(0, q.limit).map((r) => toKeyView(r, now)), has_more: rows.length > q.limit };
+    const page = rows.slice(0, q.limit);
+    const policies = await projectPolicies(
+      this.store.db,
+      page.map((r) => r.project_id),
+    );
+    return {
+      data: page.map((r) => toKeyView(r, now, policies.get(r.project_id)!)),
+      has_more: rows.length > q.limit,
+    };
   }
 
   async get(actor: Principal, id: string): Promise<KeyView> {
@@ -165,7 +181,7 @@ export class KeyService {
       .where("id", "=", id)
       .executeTakeFirst();
     if (!row) throw notFound("key");
-    return toKeyView(row, this.clock.now());
+    return toKeyView(row, this.clock.now(), await projectPolicy(this.store.db, row.project_id));
   }
 
   async update(actor: Principal, id: string, patch: UpdateKeyInput): Promise<KeyView> {
@@ -182,6 +198,7 @@ export class KeyService {
         set.allowed_ips = patch.allowed_ips === null ? null : canonicalJson(patch.allowed_ips);
       if (patch.metadata !== undefined) set.metadata = canonicalJson(patch.metadata);
       if (patch.expires_at !== undefined) set.expires_at = patch.expires_at;
+      if (patch.limits !== undefined) set.limits = patch.limits === null ? null : canonicalJson(patch.limits);
       await tx.updateTable("api_keys").set(set).where("id", "=", id).execute();
       return { ...row, ...set };
     });
@@ -243,7 +260,12 @@ export class KeyService {
         .insertInto("key_secrets")
         .values({ hash: this.hasher.hash(secret), key_id: id, hint, created_at: now, expires_at: null })
         .execute();
-      await tx.updateTable("api_keys").set({ hint, updated_at: now }).where("id", "=", id).execute();
+      // rotated_at restarts the rotation policy's clock (rotate_by).
+      await tx
+        .updateTable("api_keys")
+        .set({ hint, updated_at: now, rotated_at: now })
+        .where("id", "=", id)
+        .execute();
       await appendAudit(
         tx,
         this.store.dialect,
@@ -262,7 +284,11 @@ export class KeyService {
         },
         now,
       );
-      const view = toKeyView({ ...row, hint, updated_at: now }, now);
+      const view = toKeyView(
+        { ...row, hint, updated_at: now, rotated_at: now },
+        now,
+        await projectPolicy(tx, row.project_id),
+      );
       return {
         status: 200,
         body: { ...view, key: secret, old_key_expires_at: new Date(oldExpiresAt).toISOString() },
@@ -294,7 +320,7 @@ export class KeyService {
           targetType: "key",
           targetId: id,
           projectId: row.project_id,
-          changes: { before: auditedSnapshot(toKeyView(row, now)) },
+          changes: { before: auditedSnapshot(toKeyView(row, now, null)) },
         },
         now,
       );
@@ -316,8 +342,9 @@ export class KeyService {
     const view = await this.store.db.transaction().execute(async (tx) => {
       const before = await this.lockForChange(tx, actor, id);
       const after = await apply(tx, before);
-      const beforeView = toKeyView(before, now);
-      const afterView = toKeyView(after, now);
+      const policy = await projectPolicy(tx, before.project_id);
+      const beforeView = toKeyView(before, now, policy);
+      const afterView = toKeyView(after, now, policy);
       const diff = diffFields(beforeView, afterView);
       if (diff) {
         await appendAudit(
@@ -375,6 +402,7 @@ function auditedSnapshot(v: KeyView): Record<string, unknown> {
     allowed_ips: v.allowed_ips,
     metadata: v.metadata,
     expires_at: v.expires_at,
+    limits: v.limits,
   };
 }
 

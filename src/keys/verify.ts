@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { compileIpAllowlist } from "../core/cidr.js";
 import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
+import type { Limits } from "../core/limits.js";
 import type { SecretHasher } from "../core/hashing.js";
 import { parseKey } from "../core/key-format.js";
 import {
@@ -146,6 +147,8 @@ export class KeyVerifier {
       hasIpAllowlist: allowedIps !== null,
       allowsModel: compileModelAllowlist(allowedModels),
       allowsIp: compileIpAllowlist(allowedIps),
+      limits: row.limits === null ? null : (JSON.parse(row.limits) as Limits),
+      projectLimits: row.project_limits === null ? null : (JSON.parse(row.project_limits) as Limits),
     };
   }
 }
@@ -155,6 +158,7 @@ function compileLookup(db: Kysely<DB>) {
   return db
     .selectFrom("key_secrets as s")
     .innerJoin("api_keys as k", "k.id", "s.key_id")
+    .innerJoin("projects as p", "p.id", "k.project_id")
     .select([
       "k.id",
       "k.project_id",
@@ -166,6 +170,8 @@ function compileLookup(db: Kysely<DB>) {
       "k.allowed_models",
       "k.allowed_ips",
       "s.expires_at as secret_expires_at",
+      "k.limits",
+      "p.limits as project_limits",
     ])
     .where("s.hash", "=", "")
     .compile();

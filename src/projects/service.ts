@@ -1,9 +1,12 @@
 import { appendAudit } from "../audit/append.js";
+import { canonicalJson } from "../audit/canonical.js";
+import type { Limits } from "../core/limits.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, notFound } from "../core/errors.js";
 import { ID_PREFIX, newId } from "../core/ids.js";
 import { definedOnly } from "../core/objects.js";
 import { roleAllows } from "../core/roles.js";
+import { DEFAULT_ROTATION_POLICY } from "../core/rotation-policy.js";
 import type { Principal } from "../admins/principal.js";
 import { isUniqueViolation, type Database } from "../store/database.js";
 import type { ProjectsTable } from "../store/schema.js";
@@ -13,9 +16,24 @@ export interface ProjectView {
   object: "project";
   name: string;
   description: string | null;
+  /** Rate limits and budget for the whole project (all its keys together). */
+  limits: Limits | null;
+  /** Rotation policy: keys must be rotated within this many days (null = no maximum). */
+  rotation_max_age_days: number | null;
+  /** Expire keys at their rotation deadline (true) or only warn (false). */
+  rotation_enforce: boolean;
+  /** Active keys unused for this many days are flagged stale (null = never). */
+  stale_after_days: number | null;
   created_at: string;
   created_by: string;
   updated_at: string;
+}
+
+/** Rotation policy fields a project update may change. */
+export interface ProjectPolicyPatch {
+  rotation_max_age_days?: number | null;
+  rotation_enforce?: boolean;
+  stale_after_days?: number | null;
 }
 
 export function toProjectView(p: ProjectsTable): ProjectView {
@@ -24,6 +42,10 @@ export function toProjectView(p: ProjectsTable): ProjectView {
     object: "project",
     name: p.name,
     description: p.description,
+    limits: p.limits === null ? null : (JSON.parse(p.limits) as Limits),
+    rotation_max_age_days: p.rotation_max_age_days,
+    rotation_enforce: p.rotation_enforce === 1,
+    stale_after_days: p.stale_after_days,
     created_at: new Date(p.created_at).toISOString(),
     created_by: p.created_by,
     updated_at: new Date(p.updated_at).toISOString(),
@@ -35,9 +57,14 @@ export class ProjectService {
   constructor(
     private readonly store: Database,
     private readonly clock: Clock,
+    /** Called after a committed change, so caches holding project settings drop them. */
+    private readonly onChanged: (projectId: string) => void = () => undefined,
   ) {}
 
-  async create(actor: Principal, input: { name: string; description?: string | null }): Promise<ProjectView> {
+  async create(
+    actor: Principal,
+    input: { name: string; description?: string | null; limits?: Limits | null },
+  ): Promise<ProjectView> {
     if (!roleAllows(actor.role, "projects.write")) throw forbidden("your role may not create projects");
     const now = this.clock.now();
     const row: ProjectsTable = {
@@ -47,6 +74,10 @@ export class ProjectService {
       created_at: now,
       created_by: actor.id,
       updated_at: now,
+      limits: input.limits ? canonicalJson(input.limits) : null,
+      rotation_max_age_days: DEFAULT_ROTATION_POLICY.maxAgeDays,
+      rotation_enforce: DEFAULT_ROTATION_POLICY.enforce ? 1 : 0,
+      stale_after_days: DEFAULT_ROTATION_POLICY.staleAfterDays,
     };
     try {
       await this.store.db.transaction().execute(async (tx) => {
@@ -60,7 +91,7 @@ export class ProjectService {
             targetType: "project",
             targetId: row.id,
             projectId: row.id,
-            changes: { after: { name: row.name, description: row.description } },
+            changes: { after: auditedFields(row) },
           },
           now,
         );
@@ -88,18 +119,33 @@ export class ProjectService {
   async update(
     actor: Principal,
     id: string,
-    patch: { name?: string; description?: string | null },
+    patch: { name?: string; description?: string | null; limits?: Limits | null } & ProjectPolicyPatch,
   ): Promise<ProjectView> {
     if (!roleAllows(actor.role, "projects.write")) throw forbidden("your role may not change projects");
     const now = this.clock.now();
     try {
-      return await this.store.db.transaction().execute(async (tx) => {
+      const view = await this.store.db.transaction().execute(async (tx) => {
         const before = await tx.selectFrom("projects").selectAll().where("id", "=", id).executeTakeFirst();
         if (!before) throw notFound("project");
-        const after = { ...before, ...definedOnly(patch), updated_at: now };
+        const { limits, rotation_enforce, ...plain } = patch;
+        const after: ProjectsTable = {
+          ...before,
+          ...definedOnly(plain),
+          ...(limits !== undefined ? { limits: limits === null ? null : canonicalJson(limits) } : {}),
+          ...(rotation_enforce !== undefined ? { rotation_enforce: rotation_enforce ? 1 : 0 } : {}),
+          updated_at: now,
+        };
         await tx
           .updateTable("projects")
-          .set({ name: after.name, description: after.description, updated_at: now })
+          .set({
+            name: after.name,
+            description: after.description,
+            limits: after.limits,
+            rotation_max_age_days: after.rotation_max_age_days,
+            rotation_enforce: after.rotation_enforce,
+            stale_after_days: after.stale_after_days,
+            updated_at: now,
+          })
           .where("id", "=", id)
           .execute();
         await appendAudit(
@@ -111,15 +157,14 @@ export class ProjectService {
             targetType: "project",
             targetId: id,
             projectId: id,
-            changes: {
-              before: { name: before.name, description: before.description },
-              after: { name: after.name, description: after.description },
-            },
+            changes: { before: auditedFields(before), after: auditedFields(after) },
           },
           now,
         );
         return toProjectView(after);
       });
+      this.onChanged(id);
+      return view;
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`a project named "${patch.name ?? ""}" already exists`);
       throw err;
@@ -136,4 +181,16 @@ export class ProjectService {
     if (!row) throw notFound("project");
     return row;
   }
+}
+
+/** The project fields the audit log records. */
+function auditedFields(p: ProjectsTable): Record<string, unknown> {
+  return {
+    name: p.name,
+    description: p.description,
+    limits: p.limits === null ? null : (JSON.parse(p.limits) as unknown),
+    rotation_max_age_days: p.rotation_max_age_days,
+    rotation_enforce: p.rotation_enforce === 1,
+    stale_after_days: p.stale_after_days,
+  };
 }

@@ -25,6 +25,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     directory: ctx.upstreamDirectory,
     upstreams: ctx.upstreamClient,
     recorder: ctx.usage,
+    limiter: ctx.limiter,
     prices: ctx.prices,
     metrics: ctx.metrics,
     logger: ctx.logger,
@@ -32,6 +33,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     brand: ctx.config.brand,
     maxBodyBytes: ctx.config.gatewayMaxBodyBytes,
     trustProxy: ctx.config.trustProxy,
+    defaultMaxOutputTokens: ctx.config.defaultMaxOutputTokens,
   });
   // The gateway is plain node:http (its hot path skips the framework); everything else is Hono.
   const server = createServer((req, res) => {

@@ -1,6 +1,9 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { core } from "./migrations/0001_core.js";
 import { gateway } from "./migrations/0002_gateway.js";
+import { limits } from "./migrations/0003_limits.js";
+import { alerts } from "./migrations/0004_alerts.js";
+import { usageRollups } from "./migrations/0005_usage_rollups.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -9,6 +12,9 @@ import { gateway } from "./migrations/0002_gateway.js";
 const migrations: Record<string, Migration> = {
   "0001_core": core,
   "0002_gateway": gateway,
+  "0003_limits": limits,
+  "0004_alerts": alerts,
+  "0005_usage_rollups": usageRollups,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,14 @@ export interface ProjectsTable {
   created_at: number;
   created_by: string;
   updated_at: number;
+  /** JSON `Limits` (src/core/limits.ts), or null for none. */
+  limits: string | null;
+  /** Rotation policy: keys must be rotated within this many days (null = no maximum age). */
+  rotation_max_age_days: number | null;
+  /** 1 = expire keys at their rotation deadline; 0 = only warn. */
+  rotation_enforce: number;
+  /** Keys unused for this many days are stale (null = never flagged). */
+  stale_after_days: number | null;
 }
 
 export type KeyStatus = "active" | "disabled" | "revoked";
@@ -33,6 +41,10 @@ export interface ApiKeysTable {
   expires_at: number | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** JSON `Limits` (src/core/limits.ts), or null for none. */
+  limits: string | null;
+  /** When the secret was last rotated (null = never): the rotation policy counts from here. */
+  rotated_at: number | null;
 }
 
 /** A key's secrets: one current (expires_at null) plus superseded ones still in their grace period. */
@@ -99,6 +111,16 @@ export interface DB {
   idempotency: IdempotencyTable;
   upstreams: UpstreamsTable;
   usage_events: UsageEventsTable;
+  alert_events: AlertEventsTable;
+  webhooks: WebhooksTable;
+  webhook_outbox: WebhookOutboxTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  alert_state: AlertStateTable;
+  key_ips: KeyIpsTable;
+  usage_key_hourly: UsageKeyRollupTable;
+  usage_key_daily: UsageKeyRollupTable;
+  usage_project_hourly: UsageProjectRollupTable;
+  usage_project_daily: UsageProjectRollupTable;
 }
 
 export interface UpstreamsTable {
@@ -133,4 +155,105 @@ export interface UsageEventsTable {
   latency_ms: number;
   client_ip: string | null;
   upstream_id: string | null;
+}
+
+/** An alert that happened (src/alerts/types.ts), recorded once per `dedupe_key`. */
+export interface AlertEventsTable {
+  id: string;
+  type: string;
+  subject: string;
+  project_id: string | null;
+  /** JSON object. */
+  data: string;
+  dedupe_key: string | null;
+  occurred_at: number;
+  recorded_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  /** Only this project's events; null = every event. */
+  project_id: string | null;
+  description: string | null;
+  /** SecretBox ciphertext of the URL (it may carry a token, e.g. Slack's). */
+  url_cipher: string;
+  url_hint: string;
+  /** SecretBox ciphertext of the signing secret (`whsec_…`). */
+  secret_cipher: string;
+  secret_hint: string;
+  /** JSON array of event types / `prefix.*` / `*`. */
+  event_types: string;
+  enabled: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+export type OutboxStatus = "pending" | "delivered" | "failed";
+
+/** One event to deliver to one webhook: the durable outbox. */
+export interface WebhookOutboxTable {
+  id: string;
+  webhook_id: string;
+  /** The alert event id: the idempotency id the receiver sees (payload `id`, `keyward-webhook-id`). */
+  event_id: string;
+  type: string;
+  /** The exact JSON body sent. */
+  payload: string;
+  attempts: number;
+  next_attempt_at: number;
+  status: OutboxStatus;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export type DeliveryOutcome = "delivered" | "retrying" | "failed";
+
+/** One delivery attempt: the per-webhook delivery log. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  outbox_id: string;
+  event_id: string;
+  type: string;
+  attempt: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  outcome: DeliveryOutcome;
+  next_retry_at: number | null;
+  attempted_at: number;
+}
+
+/** Named cursors of the alert workers. */
+export interface AlertStateTable {
+  name: string;
+  value: number;
+}
+
+export interface KeyIpsTable {
+  key_id: string;
+  ip: string;
+  first_seen_at: number;
+}
+
+/** Sums of usage_events in one bucket (migration 0005): model '' stands for "no model". */
+export interface UsageProjectRollupTable {
+  /** Start of the UTC hour or day, epoch ms. */
+  bucket_start: number;
+  project_id: string;
+  model: string;
+  requests: number;
+  /** Requests answered with status ≥ 400. */
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost_micros: number;
+}
+
+/** The same sums, per key too. */
+export interface UsageKeyRollupTable extends UsageProjectRollupTable {
+  key_id: string;
 }

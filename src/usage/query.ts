@@ -1,21 +1,15 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { DB } from "../store/schema.js";
+import { planUsage, type Segment, type UsageFilter, type UsageGroup } from "./plan.js";
+import { DAY_MS, HOUR_MS, ROLLUPS } from "./rollups.js";
 
-export const USAGE_GROUPS = ["key", "project", "model", "day", "hour"] as const;
-export type UsageGroup = (typeof USAGE_GROUPS)[number];
-
-export interface UsageFilter {
-  groupBy: UsageGroup;
-  since?: number;
-  until?: number;
-  keyId?: string;
-  projectId?: string;
-  model?: string;
-  limit: number;
-}
+export { USAGE_GROUPS, type UsageFilter, type UsageGroup } from "./plan.js";
 
 export interface UsageRow {
+  /** Key id, project id, model ("(none)" when the request named none), or the bucket's ISO start. */
   group: string;
+  /** The key's or project's name when grouping by key or project (null if it was deleted). */
+  name: string | null;
   requests: number;
   errors: number;
   prompt_tokens: number;
@@ -25,47 +19,45 @@ export interface UsageRow {
   cost_usd: number;
 }
 
-const BUCKET_MS: Partial<Record<UsageGroup, number>> = { day: 86_400_000, hour: 3_600_000 };
+const BUCKET_MS: Partial<Record<UsageGroup, number>> = { day: DAY_MS, hour: HOUR_MS };
 
 /**
  * Requests, errors (status ≥ 400), tokens and cost, grouped by key, project, model, UTC day or
- * UTC hour. Time buckets are integer arithmetic on epoch milliseconds, the same in both dialects.
+ * UTC hour, exact for any [since, until). Whole buckets are read from the rollups and only the
+ * unaligned edges from the raw events (see `planUsage`); all slices are summed in one statement.
+ * `rollups: false` answers from the raw events alone: the reference for tests and benchmarks.
  */
-export async function queryUsage(db: Kysely<DB>, f: UsageFilter): Promise<UsageRow[]> {
+export async function queryUsage(
+  db: Kysely<DB>,
+  f: UsageFilter,
+  options: { rollups?: boolean } = {},
+): Promise<UsageRow[]> {
+  const segments = planUsage(f, options);
+  if (segments.length === 0) return [];
   const bucket = BUCKET_MS[f.groupBy];
-  const groupExpr =
-    bucket !== undefined
-      ? sql<string>`(ts / ${sql.lit(bucket)}) * ${sql.lit(bucket)}`
-      : f.groupBy === "key"
-        ? sql<string>`key_id`
-        : f.groupBy === "project"
-          ? sql<string>`project_id`
-          : sql<string>`coalesce(model, '(none)')`;
-  let q = db
-    .selectFrom("usage_events")
-    .select([
-      groupExpr.as("grp"),
-      sql<number>`count(*)`.as("requests"),
-      sql<number>`sum(case when status >= 400 then 1 else 0 end)`.as("errors"),
-      sql<number>`sum(prompt_tokens)`.as("prompt_tokens"),
-      sql<number>`sum(completion_tokens)`.as("completion_tokens"),
-      sql<number>`sum(cached_tokens)`.as("cached_tokens"),
-      sql<number>`sum(cost_micros)`.as("cost_micros"),
-    ]);
-  if (f.since !== undefined) q = q.where("ts", ">=", f.since);
-  if (f.until !== undefined) q = q.where("ts", "<", f.until);
-  if (f.keyId) q = q.where("key_id", "=", f.keyId);
-  if (f.projectId) q = q.where("project_id", "=", f.projectId);
-  if (f.model) q = q.where("model", "=", f.model);
-  const rows = await q
-    .groupBy(sql`grp`)
-    .orderBy(bucket !== undefined ? sql`grp` : sql`sum(cost_micros)`, bucket !== undefined ? "asc" : "desc")
-    .limit(f.limit)
-    .execute();
+  const union = sql.join(
+    segments.map((s) => segmentSql(s, f)),
+    sql` union all `,
+  );
+  const names =
+    f.groupBy === "key" ? sql.table("api_keys") : f.groupBy === "project" ? sql.table("projects") : null;
+  const order = bucket !== undefined ? sql`s.grp asc` : sql`sum(s.cost_micros) desc, s.grp asc`;
+  const { rows } = await sql<AggregateRow>`
+    select s.grp as grp, ${names ? sql`max(n.name)` : sql`null`} as name,
+      sum(s.requests) as requests, sum(s.errors) as errors,
+      sum(s.prompt_tokens) as prompt_tokens, sum(s.completion_tokens) as completion_tokens,
+      sum(s.cached_tokens) as cached_tokens, sum(s.cost_micros) as cost_micros
+    from (${union}) s
+    ${names ? sql`left join ${names} n on n.id = s.grp` : sql``}
+    group by s.grp
+    order by ${order}
+    limit ${f.limit}`.execute(db);
   return rows.map((r) => {
     const cost = Number(r.cost_micros ?? 0);
+    const grp = String(r.grp);
     return {
-      group: bucket !== undefined ? new Date(Number(r.grp)).toISOString() : String(r.grp),
+      group: bucket !== undefined ? new Date(Number(r.grp)).toISOString() : grp === "" ? "(none)" : grp,
+      name: r.name ?? null,
       requests: Number(r.requests),
       errors: Number(r.errors ?? 0),
       prompt_tokens: Number(r.prompt_tokens ?? 0),
@@ -75,4 +67,58 @@ export async function queryUsage(db: Kysely<DB>, f: UsageFilter): Promise<UsageR
       cost_usd: cost / 1_000_000,
     };
   });
+}
+
+/** Sums come back as numbers (SQLite) or numeric strings (PostgreSQL `sum(bigint)`). */
+interface AggregateRow {
+  grp: string | number;
+  name: string | null;
+  requests: number | string;
+  errors: number | string | null;
+  prompt_tokens: number | string | null;
+  completion_tokens: number | string | null;
+  cached_tokens: number | string | null;
+  cost_micros: number | string | null;
+}
+
+/** One slice's partial sums per group, with the same columns whichever table it reads. */
+function segmentSql(s: Segment, f: UsageFilter): RawBuilder<unknown> {
+  const raw = s.source === "usage_events";
+  const time = sql.ref(raw ? "ts" : "bucket_start");
+  const bucket = BUCKET_MS[f.groupBy];
+  // Buckets are integer arithmetic on epoch ms: the same in SQLite and PostgreSQL (bigint).
+  const grain = raw ? undefined : ROLLUPS.find((r) => r.table === s.source)?.grainMs;
+  const grp =
+    bucket !== undefined
+      ? // A rollup of the grouping's own grain is already bucketed: grouping by the bare column
+        // lets the store walk its primary key in order instead of sorting computed values.
+        grain === bucket
+        ? time
+        : sql`(${time} / ${sql.lit(bucket)}) * ${sql.lit(bucket)}`
+      : f.groupBy === "key"
+        ? sql.ref("key_id")
+        : f.groupBy === "project"
+          ? sql.ref("project_id")
+          : // Rollups store a missing model as '' (a primary-key column); raw rows hold NULL.
+            raw
+            ? sql`coalesce(model, '')`
+            : sql.ref("model");
+  const where: RawBuilder<unknown>[] = [];
+  if (s.from !== undefined) where.push(sql`${time} >= ${s.from}`);
+  if (s.to !== undefined) where.push(sql`${time} < ${s.to}`);
+  if (f.keyId !== undefined) where.push(sql`key_id = ${f.keyId}`);
+  if (f.projectId !== undefined) where.push(sql`project_id = ${f.projectId}`);
+  if (f.model !== undefined) where.push(sql`model = ${f.model}`);
+  // Aliased in every slice: a union takes its column names from the first one.
+  const sums = raw
+    ? sql`count(*) as requests, sum(case when status >= 400 then 1 else 0 end) as errors,
+        sum(prompt_tokens) as prompt_tokens, sum(completion_tokens) as completion_tokens,
+        sum(cached_tokens) as cached_tokens, sum(cost_micros) as cost_micros`
+    : sql`sum(requests) as requests, sum(errors) as errors, sum(prompt_tokens) as prompt_tokens,
+        sum(completion_tokens) as completion_tokens, sum(cached_tokens) as cached_tokens,
+        sum(cost_micros) as cost_micros`;
+  return sql`select ${grp} as grp, ${sums}
+    from ${sql.table(s.source)}
+    ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+    group by 1`;
 }

@@ -1,25 +1,24 @@
-import type { Kysely } from "kysely";
-import type { DB, UsageEventsTable } from "../store/schema.js";
+import type { UsageBatchWriter } from "./batch-writer.js";
 import type { UsageEvent } from "./types.js";
-
-/** Rows per INSERT: 16 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
-const ROWS_PER_INSERT = 500;
 
 /**
  * Records usage events off the request path: `record()` only appends to memory; a timer writes
  * everything queued in one transaction every `flushMs`. Exactly once: request ids are the
- * primary key and a re-sent row is ignored. On a failed write the batch stays queued and is
+ * primary key and a re-sent row is ignored; the hourly/daily rollups are updated in the same
+ * transaction from the rows actually inserted. On a failed write the batch stays queued and is
  * retried. `close()` (graceful shutdown) writes everything left, so SIGTERM loses nothing; a
  * hard crash loses at most the events of the last `flushMs`.
  */
 export class UsageRecorder {
   private queue: UsageEvent[] = [];
+  /** The batch being written right now (not yet visible in the store, no longer queued). */
+  private inFlight: UsageEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   recorded = 0;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly writer: UsageBatchWriter,
     private readonly flushMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -48,21 +47,29 @@ export class UsageRecorder {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    this.inFlight = batch;
     try {
-      await this.db.transaction().execute(async (tx) => {
-        for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
-          await tx
-            .insertInto("usage_events")
-            .values(batch.slice(i, i + ROWS_PER_INSERT).map(toRow))
-            .onConflict((oc) => oc.column("request_id").doNothing())
-            .execute();
-        }
-      });
+      await this.writer.write(batch);
       this.recorded += batch.length;
     } catch (err) {
       this.queue = batch.concat(this.queue);
       this.onError(err);
+    } finally {
+      this.inFlight = [];
     }
+  }
+
+  /**
+   * Cost (micro-dollars) of accepted events not yet committed to the store, matching `match`:
+   * budget loads add this to what the store says, so nothing in transit is missed. (Read it
+   * before querying the store: a batch committing in between is then counted twice, which
+   * errs on the safe side.)
+   */
+  pendingCost(match: (e: UsageEvent) => boolean): number {
+    let sum = 0;
+    for (const e of this.inFlight) if (match(e)) sum += e.costMicros;
+    for (const e of this.queue) if (match(e)) sum += e.costMicros;
+    return sum;
   }
 
   async close(): Promise<void> {
@@ -72,26 +79,6 @@ export class UsageRecorder {
     if (this.queue.length) await this.flush();
     if (this.queue.length)
       this.onError(new Error(`${this.queue.length} usage events could not be written at shutdown`));
+    await this.writer.close();
   }
-}
-
-function toRow(e: UsageEvent): UsageEventsTable {
-  return {
-    request_id: e.requestId,
-    ts: e.ts,
-    key_id: e.keyId,
-    project_id: e.projectId,
-    method: e.method,
-    endpoint: e.endpoint,
-    model: e.model,
-    status: e.status,
-    streamed: e.streamed ? 1 : 0,
-    prompt_tokens: e.usage.prompt,
-    completion_tokens: e.usage.completion,
-    cached_tokens: e.usage.cached,
-    cost_micros: e.costMicros,
-    latency_ms: e.latencyMs,
-    client_ip: e.clientIp,
-    upstream_id: e.upstreamId,
-  };
 }

@@ -150,6 +150,7 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
     const r = await ctx.keys.list(principal, {
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
+      ...(q.stale ? { stale: q.stale === "true" } : {}),
       ...(q.after ? { after: q.after } : {}),
       ...(projectId ? { projectId } : {}),
     });

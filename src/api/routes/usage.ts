@@ -2,7 +2,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../app/context.js";
 import { forbidden } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
-import { queryUsage, USAGE_GROUPS } from "../../usage/query.js";
+import { usageCsvChunks } from "../../usage/csv.js";
+import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../usage/query.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonResponse, SECURITY } from "../openapi.js";
 import { KeyId, ProjectId } from "../schemas.js";
@@ -20,6 +21,10 @@ const UsageQuery = z.object({
 const UsageRowSchema = z
   .object({
     group: z.string(),
+    name: z
+      .string()
+      .nullable()
+      .openapi({ description: "The key's or project's name (group_by key/project)" }),
     requests: z.number(),
     errors: z.number(),
     prompt_tokens: z.number(),
@@ -46,21 +51,70 @@ const usage = createRoute({
   },
 });
 
+const UsageExportQuery = UsageQuery.extend({
+  format: z.enum(["csv", "json"]).default("csv"),
+  limit: z.coerce.number().int().min(1).max(100_000).default(100_000),
+});
+
+const exportRoute = createRoute({
+  method: "get",
+  path: "/usage/export",
+  tags: ["usage"],
+  security: SECURITY,
+  summary: "The same usage rows as a CSV file (or a JSON array), up to 100,000 groups",
+  request: { query: UsageExportQuery },
+  responses: {
+    200: {
+      description: "Usage rows as CSV (first column named after group_by) or a JSON array",
+      content: {
+        "text/csv": { schema: z.string() },
+        "application/json": { schema: z.array(UsageRowSchema) },
+      },
+    },
+    ...ERROR_RESPONSES,
+  },
+});
+
+function toFilter(q: z.infer<typeof UsageQuery>): UsageFilter {
+  return {
+    groupBy: q.group_by,
+    limit: q.limit,
+    ...(q.since ? { since: Date.parse(q.since) } : {}),
+    ...(q.until ? { until: Date.parse(q.until) } : {}),
+    ...(q.key_id ? { keyId: q.key_id } : {}),
+    ...(q.project_id ? { projectId: q.project_id } : {}),
+    ...(q.model ? { model: q.model } : {}),
+  };
+}
+
 export function usageRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(usage, async (c) => {
     if (!roleAllows(c.get("principal").role, "keys.read")) throw forbidden("your role may not read usage");
     const q = c.req.valid("query");
-    const data = await queryUsage(ctx.store.db, {
-      groupBy: q.group_by,
-      limit: q.limit,
-      ...(q.since ? { since: Date.parse(q.since) } : {}),
-      ...(q.until ? { until: Date.parse(q.until) } : {}),
-      ...(q.key_id ? { keyId: q.key_id } : {}),
-      ...(q.project_id ? { projectId: q.project_id } : {}),
-      ...(q.model ? { model: q.model } : {}),
-    });
+    const data = await queryUsage(ctx.store.db, toFilter(q));
     return c.json({ object: "list" as const, group_by: q.group_by, data }, 200);
+  });
+  app.openapi(exportRoute, async (c) => {
+    if (!roleAllows(c.get("principal").role, "keys.read")) throw forbidden("your role may not read usage");
+    const q = c.req.valid("query");
+    // Queried in full before the first byte, so a store failure is still a clean error response;
+    // the rows are aggregates (≤ limit), the body is then streamed in chunks.
+    const data = await queryUsage(ctx.store.db, toFilter(q));
+    if (q.format === "json") return c.json(data, 200);
+    const chunks = usageCsvChunks(q.group_by, data);
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+    });
+    return c.body(body, 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="keyward-usage-by-${q.group_by}.csv"`,
+    });
   });
   return app;
 }

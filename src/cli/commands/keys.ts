@@ -41,6 +41,7 @@ interface CreateFlags extends SettingsFlags {
 interface ListFlags extends RemoteFlags {
   project?: string;
   status?: string;
+  stale?: boolean;
   limit?: string;
   after?: string;
   all?: boolean;
@@ -77,6 +78,9 @@ function showKey(k: KeyView): string {
     created_by: k.created_by,
     last_used_at: k.last_used_at ?? "never",
     expires_at: k.expires_at ?? "never",
+    rotated_at: k.rotated_at ?? "never",
+    rotate_by: k.rotate_by ?? "no rotation policy",
+    stale: k.stale,
     ...(k.revoked_at ? { revoked_at: k.revoked_at, revoked_reason: k.revoked_reason } : {}),
   });
 }
@@ -165,6 +169,7 @@ export function registerKeys(program: Command): void {
           "expired",
         ]),
       )
+      .option("--stale", "only stale keys: active but unused for the project's stale_after_days")
       .option("--limit <n>", "keys per page (1-100, default 20)")
       .option("--after <cursor>", "start after this key id (the previous page's next_cursor)")
       .option("--all", "follow the cursor and list every matching key"),
@@ -173,7 +178,14 @@ export function registerKeys(program: Command): void {
     const limit =
       flags.limit !== undefined ? parsePositiveInt(flags.limit, "--limit") : flags.all ? 100 : undefined;
     const page = await fetchPages(
-      (after) => client.listKeys({ project_id: flags.project, status: flags.status, limit, after }),
+      (after) =>
+        client.listKeys({
+          project_id: flags.project,
+          status: flags.status,
+          ...(flags.stale ? { stale: "true" } : {}),
+          limit,
+          after,
+        }),
       { all: Boolean(flags.all), after: flags.after },
     );
     emit(
@@ -183,16 +195,17 @@ export function registerKeys(program: Command): void {
         (v.data.length === 0
           ? "no keys"
           : table(
-              ["ID", "NAME", "PROJECT", "ENV", "STATUS", "KEY", "LAST USED", "EXPIRES"],
+              ["ID", "NAME", "PROJECT", "ENV", "STATUS", "KEY", "LAST USED", "EXPIRES", "ROTATE BY"],
               v.data.map((k) => [
                 k.id,
                 k.name,
                 k.project_id,
                 k.environment,
-                k.status,
+                k.stale ? `${k.status} (stale)` : k.status,
                 k.masked_key,
                 k.last_used_at ?? "never",
                 k.expires_at ?? "never",
+                k.rotate_by ?? "-",
               ]),
             )) + moreHint(v),
     );

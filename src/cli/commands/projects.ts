@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ProjectView } from "../../projects/service.js";
+import type { ProjectPolicyPatch, ProjectView } from "../../projects/service.js";
 import { emit, fields, stdoutOutput, table } from "../output.js";
 import { fetchPages, moreHint } from "../paging.js";
 import { parsePositiveInt, usage } from "../parse.js";
@@ -8,6 +8,32 @@ import { remoteClient, remoteFlags, type RemoteFlags } from "../remote.js";
 interface ProjectFlags extends RemoteFlags {
   name?: string;
   description?: string;
+  rotationMaxAge?: string;
+  rotationEnforce?: string;
+  staleAfter?: string;
+}
+
+/** `--rotation-max-age 90` / `--stale-after 30`: whole days, or `none` to switch the rule off. */
+function policyDays(value: string, flag: string): number | null {
+  if (value.trim().toLowerCase() === "none") return null;
+  const days = parsePositiveInt(value.replace(/d$/i, ""), flag);
+  if (days > 3650) throw usage(`${flag}: at most 3650 days`);
+  return days;
+}
+
+/** The rotation policy part of an update body, from flags. */
+function policyBody(flags: ProjectFlags): ProjectPolicyPatch {
+  const body: ProjectPolicyPatch = {};
+  if (flags.rotationMaxAge !== undefined)
+    body.rotation_max_age_days = policyDays(flags.rotationMaxAge, "--rotation-max-age");
+  if (flags.staleAfter !== undefined) body.stale_after_days = policyDays(flags.staleAfter, "--stale-after");
+  if (flags.rotationEnforce !== undefined) {
+    const v = flags.rotationEnforce.trim().toLowerCase();
+    if (v !== "on" && v !== "off")
+      throw usage(`--rotation-enforce: "${flags.rotationEnforce}" must be on or off`);
+    body.rotation_enforce = v === "on";
+  }
+  return body;
 }
 
 interface ListFlags extends RemoteFlags {
@@ -22,6 +48,9 @@ function showProject(p: ProjectView): string {
     id: p.id,
     name: p.name,
     description: p.description,
+    rotation_max_age: p.rotation_max_age_days === null ? "none" : `${p.rotation_max_age_days} days`,
+    rotation_enforce: p.rotation_enforce ? "on (keys expire at the deadline)" : "off (warn only)",
+    stale_after: p.stale_after_days === null ? "never" : `${p.stale_after_days} days unused`,
     created_at: p.created_at,
     created_by: p.created_by,
     updated_at: p.updated_at,
@@ -83,15 +112,22 @@ export function registerProjects(program: Command): void {
   remoteFlags(
     projects
       .command("update <id>")
-      .description("rename a project or change its description")
+      .description("rename a project, change its description or its key rotation policy")
       .option("--name <name>", "new name")
-      .option("--description <text>", 'new description ("" clears it)'),
+      .option("--description <text>", 'new description ("" clears it)')
+      .option("--rotation-max-age <days>", "keys must be rotated within this many days, or `none`")
+      .option("--rotation-enforce <on|off>", "on: expire keys at their rotation deadline; off: only warn")
+      .option("--stale-after <days>", "flag active keys unused this many days as stale, or `none`"),
   ).action(async (id: string, flags: ProjectFlags) => {
-    if (flags.name === undefined && flags.description === undefined)
-      throw usage("nothing to update: give --name and/or --description");
+    const policy = policyBody(flags);
+    if (flags.name === undefined && flags.description === undefined && Object.keys(policy).length === 0)
+      throw usage(
+        "nothing to update: give --name, --description, --rotation-max-age, --rotation-enforce or --stale-after",
+      );
     const p = await remoteClient(flags).updateProject(id, {
       ...(flags.name !== undefined ? { name: flags.name } : {}),
       ...(flags.description !== undefined ? { description: flags.description || null } : {}),
+      ...policy,
     });
     emit(stdoutOutput(Boolean(flags.json)), p, (v) => `updated project ${v.id}\n\n${showProject(v)}`);
   });

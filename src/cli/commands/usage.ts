@@ -1,20 +1,25 @@
 import { Option, type Command } from "commander";
-import { USAGE_GROUPS } from "../../usage/query.js";
-import { emit, stdoutOutput, table } from "../output.js";
-import { parsePositiveInt, parseSince, parseTimestamp } from "../parse.js";
+import { USAGE_GROUPS, type UsageGroup } from "../../usage/query.js";
+import { emit, stdoutOutput } from "../output.js";
+import { parsePositiveInt, parseSince, parseTimestamp, usage } from "../parse.js";
 import { remoteClient, remoteFlags, type RemoteFlags } from "../remote.js";
+import { renderUsageTable } from "../usage-table.js";
 
 interface UsageFlags extends RemoteFlags {
-  by: string;
+  by: UsageGroup;
   since?: string;
   until?: string;
   key?: string;
   project?: string;
   model?: string;
   limit?: string;
+  csv?: boolean;
 }
 
-/** `keyward usage`: requests, errors, tokens and cost, grouped, as a table or JSON. */
+/** The server's default row limit for `GET /usage` (the table says when it was reached). */
+const DEFAULT_LIMIT = 1000;
+
+/** `keyward usage`: requests, errors, tokens and cost, grouped, as a table, JSON or CSV. */
 export function registerUsage(program: Command): void {
   remoteFlags(
     program
@@ -26,32 +31,28 @@ export function registerUsage(program: Command): void {
       .option("--key <id>", "only this key")
       .option("--project <id>", "only this project")
       .option("--model <model>", "only this model")
-      .option("--limit <n>", "at most this many rows (default 1000)"),
+      .option("--limit <n>", `at most this many rows (default ${DEFAULT_LIMIT}; with --csv 100000)`)
+      .option("--csv", "print CSV (the API's /usage/export) instead of a table"),
   ).action(async (flags: UsageFlags) => {
-    const r = await remoteClient(flags).usage({
+    if (flags.csv && flags.json) throw usage("--csv and --json cannot be combined");
+    const limit = flags.limit !== undefined ? parsePositiveInt(flags.limit, "--limit") : undefined;
+    const query = {
       group_by: flags.by,
       since: flags.since !== undefined ? parseSince(flags.since, "--since") : undefined,
       until: flags.until !== undefined ? parseTimestamp(flags.until, "--until") : undefined,
       key_id: flags.key,
       project_id: flags.project,
       model: flags.model,
-      limit: flags.limit !== undefined ? parsePositiveInt(flags.limit, "--limit") : undefined,
-    });
+      limit,
+    };
+    const client = remoteClient(flags);
+    if (flags.csv) {
+      process.stdout.write(await client.exportUsage(query));
+      return;
+    }
+    const r = await client.usage(query);
     emit(stdoutOutput(Boolean(flags.json)), r, (v) =>
-      v.data.length === 0
-        ? "no usage in this range"
-        : table(
-            [flags.by, "requests", "errors", "prompt", "completion", "cached", "cost (USD)"],
-            v.data.map((row) => [
-              row.group,
-              row.requests,
-              row.errors,
-              row.prompt_tokens,
-              row.completion_tokens,
-              row.cached_tokens,
-              row.cost_usd.toFixed(6),
-            ]),
-          ),
+      renderUsageTable(flags.by, v.data, v.data.length >= (limit ?? DEFAULT_LIMIT)),
     );
   });
 }

@@ -1,0 +1,60 @@
+import type { Kysely } from "kysely";
+import type { DB, UsageEventsTable } from "../store/schema.js";
+import { eventsToCount, rollupDeltas, uniqueByRequestId, writeRollupDeltas } from "./rollups.js";
+import type { UsageEvent } from "./types.js";
+
+/** Where the recorder's batches go: one transaction per batch, or an error (the batch is retried). */
+export interface UsageBatchWriter {
+  write(batch: UsageEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Rows per INSERT: 16 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
+const ROWS_PER_INSERT = 500;
+
+/** Writes one batch: raw events (exactly once, by request id) and their rollups, atomically. */
+export async function writeUsageBatch(db: Kysely<DB>, batch: UsageEvent[]): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const unique = uniqueByRequestId(batch);
+    const inserted = new Set<string>();
+    for (let i = 0; i < unique.length; i += ROWS_PER_INSERT) {
+      const rows = await tx
+        .insertInto("usage_events")
+        .values(unique.slice(i, i + ROWS_PER_INSERT).map(toRow))
+        .onConflict((oc) => oc.column("request_id").doNothing())
+        .returning("request_id")
+        .execute();
+      for (const r of rows) inserted.add(r.request_id);
+    }
+    // Rollups count exactly the events whose raw row this transaction created: RETURNING
+    // lists only rows inserted, never ones skipped as already recorded (a re-send), and both
+    // writes commit or roll back together, so a retried batch cannot count twice either.
+    await writeRollupDeltas(tx, rollupDeltas(eventsToCount(unique, inserted)));
+  });
+}
+
+/** Writes on the caller's connection pool (PostgreSQL: the I/O is asynchronous anyway). */
+export function directBatchWriter(db: Kysely<DB>): UsageBatchWriter {
+  return { write: (batch) => writeUsageBatch(db, batch), close: async () => undefined };
+}
+
+function toRow(e: UsageEvent): UsageEventsTable {
+  return {
+    request_id: e.requestId,
+    ts: e.ts,
+    key_id: e.keyId,
+    project_id: e.projectId,
+    method: e.method,
+    endpoint: e.endpoint,
+    model: e.model,
+    status: e.status,
+    streamed: e.streamed ? 1 : 0,
+    prompt_tokens: e.usage.prompt,
+    completion_tokens: e.usage.completion,
+    cached_tokens: e.usage.cached,
+    cost_micros: e.costMicros,
+    latency_ms: e.latencyMs,
+    client_ip: e.clientIp,
+    upstream_id: e.upstreamId,
+  };
+}
