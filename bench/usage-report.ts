@@ -91,7 +91,7 @@ export function reportUsageBench(r: UsageBenchReport): { text: string; markdown:
     `- **Node:** ${process.version}`,
     `- **Machine:** ${machine} (shared, noisy: medians and p95, not best runs); 1-min load average ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after`,
     `- **Data:** ${int(r.events)} usage events over ${r.days} days, ${r.keys} keys in ${r.projects} projects, ${r.models} models, uniform (the worst case for rollups: almost every key × model × hour cell is occupied), seeded — identical on both stores`,
-    `- **Reproduce:** \`npm run bench:usage\` (env \`BENCH_EVENTS\`, \`BENCH_RUNS\`, \`BENCH_RAW_RUNS\`, \`BENCH_DIALECTS\`, \`BENCH_DATABASE_URL\`; see the file header). ~15–25 min at 10M; needs ~9 GB free disk while it runs.`,
+    `- **Reproduce:** \`npm run bench:usage\` (env \`BENCH_EVENTS\`, \`BENCH_RUNS\`, \`BENCH_RAW_RUNS\`, \`BENCH_DIALECTS\`, \`BENCH_DATABASE_URL\`; see the file header). ~15–25 min at 10M; needs ~7 GB free disk (one store at a time).`,
     ...setup,
     "",
     "### Target (issue 4)",
