@@ -12,20 +12,36 @@ export interface UsageBatchWriter {
 /** Rows per INSERT: 16 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
 const ROWS_PER_INSERT = 500;
 
+/**
+ * Inserts raw events, skipping request ids already recorded, and returns the ids it inserted.
+ * Runs inside the batch's transaction.
+ */
+export type EventInserter = (tx: Kysely<DB>, events: UsageEvent[]) => Promise<Set<string>>;
+
+/** The portable inserter: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING through Kysely. */
+export const kyselyInserter: EventInserter = async (tx, events) => {
+  const inserted = new Set<string>();
+  for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+    const rows = await tx
+      .insertInto("usage_events")
+      .values(events.slice(i, i + ROWS_PER_INSERT).map(toRow))
+      .onConflict((oc) => oc.column("request_id").doNothing())
+      .returning("request_id")
+      .execute();
+    for (const r of rows) inserted.add(r.request_id);
+  }
+  return inserted;
+};
+
 /** Writes one batch: raw events (exactly once, by request id) and their rollups, atomically. */
-export async function writeUsageBatch(db: Kysely<DB>, batch: UsageEvent[]): Promise<void> {
+export async function writeUsageBatch(
+  db: Kysely<DB>,
+  batch: UsageEvent[],
+  insertEvents: EventInserter = kyselyInserter,
+): Promise<void> {
   await db.transaction().execute(async (tx) => {
     const unique = uniqueByRequestId(batch);
-    const inserted = new Set<string>();
-    for (let i = 0; i < unique.length; i += ROWS_PER_INSERT) {
-      const rows = await tx
-        .insertInto("usage_events")
-        .values(unique.slice(i, i + ROWS_PER_INSERT).map(toRow))
-        .onConflict((oc) => oc.column("request_id").doNothing())
-        .returning("request_id")
-        .execute();
-      for (const r of rows) inserted.add(r.request_id);
-    }
+    const inserted = await insertEvents(tx, unique);
     // Rollups count exactly the events whose raw row this transaction created: RETURNING
     // lists only rows inserted, never ones skipped as already recorded (a re-send), and both
     // writes commit or roll back together, so a retried batch cannot count twice either.
@@ -38,7 +54,8 @@ export function directBatchWriter(db: Kysely<DB>): UsageBatchWriter {
   return { write: (batch) => writeUsageBatch(db, batch), close: async () => undefined };
 }
 
-function toRow(e: UsageEvent): UsageEventsTable {
+/** The stored row of an event. */
+export function toRow(e: UsageEvent): UsageEventsTable {
   return {
     request_id: e.requestId,
     ts: e.ts,
