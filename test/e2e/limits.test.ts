@@ -98,6 +98,22 @@ describe.each(testDialects())("rate limits and budgets (%s)", (dialect) => {
     expect(project.limits).toMatchObject({ budget: { period: "day", timezone: "Europe/Berlin" } });
   });
 
+  it("a budget set later counts the spend already recorded in its period", async () => {
+    const req = sizedRequest(1000);
+    const k = await t.client.createKey(projectId, { name: "late-budget" });
+    for (let i = 0; i < 10; i++)
+      expect((await send(k.key, req.body, { "x-mock-usage": req.usage })).status).toBe(200);
+    await t.ctx.usage.flush();
+    // Room for exactly 5 more on top of the 10 already spent this month.
+    await t.client.updateKey(k.id, {
+      limits: { budget: { usd: (15 * req.costMicros) / 1_000_000, period: "month" } },
+    });
+    const statuses = [];
+    for (let i = 0; i < 8; i++)
+      statuses.push((await send(k.key, req.body, { "x-mock-usage": req.usage })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+  });
+
   it("a 60 RPM key admits exactly 60 of a 1,000-request burst, headers counting down", async () => {
     const k = await t.client.createKey(projectId, { name: "rpm", limits: { rpm: 60 } });
     const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
