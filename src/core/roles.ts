@@ -30,31 +30,23 @@ export type Action =
   | "admins.write"
   | "audit.read";
 
+const EVERY_ACTION = new Set<Action>([
+  "projects.read",
+  "projects.write",
+  "keys.read",
+  "keys.verify",
+  "keys.create",
+  "keys.manage",
+  "keys.delete",
+  "admins.read",
+  "admins.write",
+  "audit.read",
+]);
+
+// Owners and admins may do everything; what separates them is which roles they may grant.
 const MATRIX: Record<Role, ReadonlySet<Action>> = {
-  owner: new Set<Action>([
-    "projects.read",
-    "projects.write",
-    "keys.read",
-    "keys.verify",
-    "keys.create",
-    "keys.manage",
-    "keys.delete",
-    "admins.read",
-    "admins.write",
-    "audit.read",
-  ]),
-  admin: new Set<Action>([
-    "projects.read",
-    "projects.write",
-    "keys.read",
-    "keys.verify",
-    "keys.create",
-    "keys.manage",
-    "keys.delete",
-    "admins.read",
-    "admins.write",
-    "audit.read",
-  ]),
+  owner: EVERY_ACTION,
+  admin: EVERY_ACTION,
   member: new Set<Action>(["projects.read", "keys.read", "keys.verify", "keys.create", "keys.manage"]),
   reader: new Set<Action>(["projects.read", "keys.read", "keys.verify", "audit.read"]),
 };
