@@ -11,6 +11,7 @@ export const RULE_EVENT_TYPES = [
   "key.expiring",
   "key.rotation_due",
   "key.stale",
+  "key.leaked",
   "usage.anomaly",
   "webhook.test",
 ] as const;
@@ -25,6 +26,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   "key.rotated",
   "key.deleted",
   "key.rotation_enforced",
+  "key.canary_used",
   "admin_key.created",
   "admin_key.revoked",
   "project.created",
@@ -110,6 +112,10 @@ export function summarize(type: string, subject: string, data: Data): string {
       const reasons = Array.isArray(data.reasons) ? data.reasons.join(", ") : "unusual activity";
       return `[keyward] unusual activity on ${who}: ${reasons}`;
     }
+    case "key.leaked":
+      return `[keyward] ${who} was reported leaked by ${str(data.reported_by) ?? "a scanner"}${str(data.location) ? ` at ${str(data.location)}` : ""} and was ${str(data.action) ?? "revoked"}`;
+    case "key.canary_used":
+      return `[keyward] canary ${subject} was used from ${str(data.ip) ?? "an unknown address"} (${str(data.user_agent) ?? "no user agent"}): someone has it`;
     case "webhook.test":
       return "[keyward] test delivery: this webhook works";
     default: {

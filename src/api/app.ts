@@ -11,6 +11,7 @@ import { errorBody, makeErrorHandler, validationError } from "./errors.js";
 import { adminRoutes } from "./routes/admins.js";
 import { auditRoutes } from "./routes/audit.js";
 import { keyRoutes } from "./routes/keys.js";
+import { leakRoutes } from "./routes/leaks.js";
 import { projectRoutes } from "./routes/projects.js";
 import { upstreamRoutes } from "./routes/upstreams.js";
 import { usageRoutes } from "./routes/usage.js";
@@ -119,6 +120,9 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   // Registered before the authenticated sub-app so the document is public; filled in below.
   let openapi = "";
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));
+  // Leak reports: GitHub's are signed, not admin-authenticated, and reports are larger than the
+  // API's body limit; the routes check their own auth (src/api/routes/leaks.ts).
+  app.route("/api/v1", leakRoutes(ctx, ctx.githubLeakKeys));
   app.route("/api/v1", api);
 
   // Built once at start-up from the same schemas that validate requests: a schema the

@@ -101,6 +101,7 @@ export const ProjectSchema = z
     rotation_max_age_days: z.number().nullable(),
     rotation_enforce: z.boolean(),
     stale_after_days: z.number().nullable(),
+    leak_action: z.enum(["revoke", "disable"]).openapi({ description: "What a reported leak does to a key" }),
     created_at: z.string(),
     created_by: z.string(),
     updated_at: z.string(),
@@ -137,6 +138,10 @@ export const UpdateProjectBody = z
       .optional()
       .openapi({ description: "Expire keys at their rotation deadline (true) or only warn (false)" }),
     stale_after_days: PolicyDays("Active keys unused this long are flagged stale").optional(),
+    leak_action: z
+      .enum(["revoke", "disable"])
+      .optional()
+      .openapi({ description: "What a reported leak does to a key: revoke (default) or disable" }),
   })
   .strict()
   .openapi("UpdateProject");
@@ -177,6 +182,9 @@ export const KeySchema = z
       .nullable()
       .openapi({ description: "Rotation deadline under the project's policy (null: no maximum age)" }),
     stale: z.boolean().openapi({ description: "Active and unused for the project's stale_after_days" }),
+    canary: z
+      .boolean()
+      .openapi({ description: "A canary key: never valid; any use raises a key.canary_used alert" }),
   })
   .openapi("Key");
 
@@ -211,6 +219,10 @@ export const CreateKeyBody = z
       .min(60)
       .max(10 * 365 * 86400)
       .optional(),
+    canary: z.boolean().optional().openapi({
+      description:
+        "Create a canary (tripwire) key: it never authenticates, and any use of it raises a key.canary_used alert and an audit entry.",
+    }),
   })
   .strict()
   .refine((b) => !(b.expires_at && b.ttl_seconds !== undefined), {

@@ -6,9 +6,12 @@ import { loadMasterKeys, type MasterKeys } from "../crypto/master-key.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { IdempotencyStore } from "../idempotency/idempotency.js";
 import { KeyCache } from "../keys/cache.js";
+import { CanaryTripwire } from "../keys/canary.js";
 import { LastUsedTracker } from "../keys/last-used.js";
 import { KeyService } from "../keys/service.js";
 import { KeyVerifier } from "../keys/verify.js";
+import { loadGithubPublicKeys, type GithubPublicKeys } from "../leaks/github.js";
+import { LeakService } from "../leaks/service.js";
 import type { Logger } from "../log/logger.js";
 import { Alerting } from "../alerts/alerting.js";
 import { DEFAULT_ANOMALY_SETTINGS } from "../alerts/anomaly.js";
@@ -38,6 +41,12 @@ export interface AppContext {
   projects: ProjectService;
   keys: KeyService;
   verifier: KeyVerifier;
+  /** Acts on leak reports (revoke/disable, audit, `key.leaked`). */
+  leaks: LeakService;
+  /** GitHub secret-scanning public keys by identifier. */
+  githubLeakKeys: GithubPublicKeys;
+  /** Records uses of canary keys (audit → `key.canary_used` alert). */
+  canary: CanaryTripwire;
   idempotency: IdempotencyStore;
   /** The master keys upstream credentials are encrypted under (current, and previous while rotating). */
   masterKeys: MasterKeys;
@@ -83,6 +92,7 @@ export async function createContext(
   // Key material and the default upstream are checked before the store is touched: a bad value
   // stops the start with one clear line.
   const masterKeys = loadMasterKeys(config, logger);
+  const githubLeakKeys = loadGithubPublicKeys(config.githubLeakPublicKeys);
   const secretBox = new SecretBox(masterKeys);
   const defaultUpstream = configuredDefaultUpstream(config);
   const prices = PriceTable.load(config.pricesFile);
@@ -152,6 +162,13 @@ export async function createContext(
   void prune();
   const pruneTimer = setInterval(prune, 60 * 60 * 1000);
   pruneTimer.unref();
+  const keys = new KeyService(store, clock, hasher, keyCache, idempotency, {
+    brand: config.brand,
+    allowDelete: config.allowKeyDelete,
+  });
+  const canary = new CanaryTripwire(store, clock, (err) =>
+    logger.error({ err: errorSummary(err) }, "could not record a canary key use"),
+  );
   const ctx: AppContext = {
     config,
     clock,
@@ -162,11 +179,11 @@ export async function createContext(
     idempotency,
     admins: new AdminService(store, clock, hasher, config.brand, lastUsed, config.adminCacheTtlMs),
     projects: new ProjectService(store, clock, (projectId) => keyCache.invalidateProject(projectId)),
-    keys: new KeyService(store, clock, hasher, keyCache, idempotency, {
-      brand: config.brand,
-      allowDelete: config.allowKeyDelete,
-    }),
-    verifier: new KeyVerifier(store, keyCache, hasher, clock, config.brand, lastUsed),
+    keys,
+    leaks: new LeakService(store, clock, hasher, keys, alerts, config.brand, logger),
+    githubLeakKeys,
+    verifier: new KeyVerifier(store, keyCache, hasher, clock, config.brand, lastUsed, canary),
+    canary,
     masterKeys,
     upstreams: new UpstreamService(store, clock, secretBox, upstreamDirectory),
     upstreamDirectory,
@@ -180,6 +197,7 @@ export async function createContext(
     async close() {
       clearInterval(pruneTimer);
       // Order matters: requests are already drained by the server; now write what they queued.
+      await canary.idle();
       await usage.close();
       await alerting.close();
       await upstreamClient.close();

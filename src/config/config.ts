@@ -79,6 +79,19 @@ const ConfigSchema = z
     anomalyMinCostUsd: z.coerce.number().min(0).default(1),
     /** Price table override: path to a JSON file of USD per 1M tokens by model (see README). */
     pricesFile: z.string().optional(),
+    /**
+     * GitHub secret-scanning public keys for `POST /api/v1/leaks/github`: a JSON object
+     * `{"<key identifier>": "<PEM public key>"}`, or a path to a file holding one. Unset: the
+     * endpoint answers 401 to every report.
+     */
+    githubLeakPublicKeys: z.string().optional(),
+    /** Largest leak report body (GitHub sends up to 1,000 tokens per report). */
+    leakReportMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
     trustProxy: z
       .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
@@ -119,6 +132,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_ANOMALY_MIN_REQUESTS: "anomalyMinRequests",
   KEYWARD_ANOMALY_MIN_COST_USD: "anomalyMinCostUsd",
   KEYWARD_DEFAULT_MAX_OUTPUT_TOKENS: "defaultMaxOutputTokens",
+  KEYWARD_GITHUB_LEAK_PUBLIC_KEYS: "githubLeakPublicKeys",
+  KEYWARD_LEAK_REPORT_MAX_BYTES: "leakReportMaxBytes",
 };
 
 /** A configuration problem, reported as one readable line. */

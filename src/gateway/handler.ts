@@ -106,6 +106,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
         access: route.access,
         ...(parsed.models[0] !== undefined ? { model: parsed.models[0] } : {}),
         ...(ip ? { ip } : {}),
+        ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
+        endpoint: route.endpoint,
       });
     } catch (err) {
       // Fail closed: a key that cannot be checked is not let through.

@@ -21,6 +21,8 @@ export interface CachedKey {
   limits: Limits | null;
   /** Its project's, shared by all the project's keys. */
   projectLimits: Limits | null;
+  /** A canary key: never valid (verify answers NOT_FOUND) and every use is recorded. */
+  canary: boolean;
 }
 
 interface Slot {

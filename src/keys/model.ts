@@ -44,6 +44,8 @@ export interface KeyView {
   rotate_by: string | null;
   /** Active and not used for the project's stale_after_days. */
   stale: boolean;
+  /** A canary key: never valid; any use raises `key.canary_used`. */
+  canary: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ export function toKeyView(row: ApiKeysTable, now: number, policy: RotationPolicy
     rotated_at: isoOrNull(row.rotated_at),
     rotate_by: policy ? isoOrNull(rotateBy(row, policy)) : null,
     stale: policy ? isStale(row, policy, now) : false,
+    canary: row.canary === 1,
   };
 }
 
@@ -91,6 +94,8 @@ export interface KeySettings {
 export interface CreateKeyInput extends Partial<KeySettings> {
   name: string;
   environment?: KeyEnvironment;
+  /** A tripwire key: never valid, any use is alerted and audited. */
+  canary?: boolean;
 }
 
 export type UpdateKeyInput = Partial<KeySettings>;

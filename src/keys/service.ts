@@ -1,6 +1,7 @@
 import { appendAudit } from "../audit/append.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Principal } from "../admins/principal.js";
+import type { Actor } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, KeywardError, notFound } from "../core/errors.js";
 import type { SecretHasher } from "../core/hashing.js";
@@ -10,7 +11,7 @@ import { DEFAULT_PERMISSIONS } from "../core/permissions.js";
 import { mayManageKey, roleAllows } from "../core/roles.js";
 import type { IdempotencyStore, IdempotentRequest } from "../idempotency/idempotency.js";
 import type { Database, Executor } from "../store/database.js";
-import type { ApiKeysTable } from "../store/schema.js";
+import type { ApiKeysTable, LeakAction } from "../store/schema.js";
 import type { KeyCache } from "./cache.js";
 import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
 import {
@@ -105,6 +106,7 @@ export class KeyService {
         revoked_reason: null,
         limits: input.limits ? canonicalJson(input.limits) : null,
         rotated_at: null,
+        canary: input.canary ? 1 : 0,
       };
       await tx.insertInto("api_keys").values(row).execute();
       await tx
@@ -228,6 +230,34 @@ export class KeyService {
   }
 
   /**
+   * Contains a reported leak under the project's policy: revokes (or disables) the key unless
+   * it already is. `actor` may be a system actor (a leak report): no role check then. The
+   * reason goes into the audit entry (and `revoked_reason`). Returns whether anything changed;
+   * a key already contained changes nothing and writes no audit entry.
+   */
+  async containLeak(actor: Actor, id: string, action: LeakAction, reason: string): Promise<boolean> {
+    const now = this.clock.now();
+    let changed = false;
+    await this.change(
+      actor,
+      id,
+      action === "revoke" ? "key.revoked" : "key.disabled",
+      async (tx, row) => {
+        if (row.status === "revoked" || (action === "disable" && row.status === "disabled")) return row;
+        changed = true;
+        const set: Partial<ApiKeysTable> =
+          action === "revoke"
+            ? { status: "revoked", revoked_at: now, revoked_reason: reason, updated_at: now }
+            : { status: "disabled", updated_at: now };
+        await tx.updateTable("api_keys").set(set).where("id", "=", id).execute();
+        return { ...row, ...set };
+      },
+      { reason },
+    );
+    return changed;
+  }
+
+  /**
    * Issues a new secret for the same key record (OpenAI's "regenerate", Stripe's "roll").
    * The old secret keeps working for `graceSeconds` (0 = stops at once). Safe to retry with an
    * Idempotency-Key: a retry replays the first response, secret included, and rotates nothing.
@@ -333,10 +363,11 @@ export class KeyService {
    * audit what changed (if anything did), invalidate the cache.
    */
   private async change(
-    actor: Principal,
+    actor: Actor,
     id: string,
     action: string,
     apply: (tx: Executor, row: ApiKeysTable) => Promise<ApiKeysTable>,
+    auditExtra: Record<string, unknown> = {},
   ): Promise<KeyView> {
     const now = this.clock.now();
     const view = await this.store.db.transaction().execute(async (tx) => {
@@ -356,7 +387,7 @@ export class KeyService {
             targetType: "key",
             targetId: id,
             projectId: before.project_id,
-            changes: diff,
+            changes: { ...diff, ...auditExtra },
           },
           now,
         );
@@ -367,11 +398,12 @@ export class KeyService {
     return view;
   }
 
-  private async lockForChange(tx: Executor, actor: Principal, id: string): Promise<ApiKeysTable> {
+  /** Locks a key for a change; an admin actor must be allowed to manage it, a system actor may. */
+  private async lockForChange(tx: Executor, actor: Actor, id: string): Promise<ApiKeysTable> {
     const q = tx.selectFrom("api_keys").selectAll().where("id", "=", id);
     const row = await (this.store.dialect === "postgres" ? q.forUpdate() : q).executeTakeFirst();
     if (!row) throw notFound("key");
-    if (!mayManageKey(actor.role, actor.id, row.created_by)) {
+    if (isPrincipal(actor) && !mayManageKey(actor.role, actor.id, row.created_by)) {
       throw forbidden(
         actor.role === "member"
           ? "members may manage only keys they created"
@@ -390,6 +422,11 @@ export class KeyService {
   }
 }
 
+/** An authenticated admin (role-checked) rather than a system actor (a leak report). */
+function isPrincipal(actor: Actor): actor is Principal {
+  return "name" in actor;
+}
+
 /** The fields of a key view that the audit log records (no secret is ever in a view). */
 function auditedSnapshot(v: KeyView): Record<string, unknown> {
   return {
@@ -403,6 +440,7 @@ function auditedSnapshot(v: KeyView): Record<string, unknown> {
     metadata: v.metadata,
     expires_at: v.expires_at,
     limits: v.limits,
+    ...(v.canary ? { canary: true } : {}),
   };
 }
 

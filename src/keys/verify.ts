@@ -15,6 +15,7 @@ import {
 import type { Database } from "../store/database.js";
 import type { DB } from "../store/schema.js";
 import type { CachedKey, KeyCache } from "./cache.js";
+import type { CanaryTripwire } from "./canary.js";
 import type { LastUsedTracker } from "./last-used.js";
 
 /** Verification result codes (DESIGN.md). A failed verification is a result, not an exception. */
@@ -40,6 +41,10 @@ export interface VerifyRequest {
   access?: Access;
   model?: string;
   ip?: string;
+  /** Only recorded when a canary key is presented. */
+  userAgent?: string;
+  /** Where the key was presented (gateway endpoint, `verify`); recorded for canary keys only. */
+  endpoint?: string;
 }
 
 export interface VerifyOutcome {
@@ -66,6 +71,7 @@ export class KeyVerifier {
     private readonly clock: Clock,
     private readonly brand: string,
     private readonly lastUsed: LastUsedTracker,
+    private readonly canary: CanaryTripwire,
   ) {
     this.lookup = compileLookup(store.db);
   }
@@ -84,6 +90,15 @@ export class KeyVerifier {
       this.cache.set(hash, key, now);
     }
     if (key === null) return { code: "NOT_FOUND", message: "no such key" };
+    // A canary key answers exactly like an unknown one; only the tripwire knows (and writes).
+    if (key.canary) {
+      this.canary.record(key, {
+        ip: req.ip ?? null,
+        userAgent: req.userAgent ?? null,
+        endpoint: req.endpoint ?? "verify",
+      });
+      return { code: "NOT_FOUND", message: "no such key" };
+    }
     // 5. Status; 6. expiry (of the key, then of a rotated-away secret's grace period).
     if (key.status === "revoked") return { code: "REVOKED", key, message: "this key was revoked" };
     if (key.status === "disabled") return { code: "DISABLED", key, message: "this key is disabled" };
@@ -149,6 +164,7 @@ export class KeyVerifier {
       allowsIp: compileIpAllowlist(allowedIps),
       limits: row.limits === null ? null : (JSON.parse(row.limits) as Limits),
       projectLimits: row.project_limits === null ? null : (JSON.parse(row.project_limits) as Limits),
+      canary: row.canary === 1,
     };
   }
 }
@@ -172,6 +188,7 @@ function compileLookup(db: Kysely<DB>) {
       "s.expires_at as secret_expires_at",
       "k.limits",
       "p.limits as project_limits",
+      "k.canary",
     ])
     .where("s.hash", "=", "")
     .compile();

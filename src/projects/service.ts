@@ -9,7 +9,7 @@ import { roleAllows } from "../core/roles.js";
 import { DEFAULT_ROTATION_POLICY } from "../core/rotation-policy.js";
 import type { Principal } from "../admins/principal.js";
 import { isUniqueViolation, type Database } from "../store/database.js";
-import type { ProjectsTable } from "../store/schema.js";
+import type { LeakAction, ProjectsTable } from "../store/schema.js";
 
 export interface ProjectView {
   id: string;
@@ -24,6 +24,8 @@ export interface ProjectView {
   rotation_enforce: boolean;
   /** Active keys unused for this many days are flagged stale (null = never). */
   stale_after_days: number | null;
+  /** What a reported leak of one of its keys does: revoke (default) or disable. */
+  leak_action: LeakAction;
   created_at: string;
   created_by: string;
   updated_at: string;
@@ -34,6 +36,7 @@ export interface ProjectPolicyPatch {
   rotation_max_age_days?: number | null;
   rotation_enforce?: boolean;
   stale_after_days?: number | null;
+  leak_action?: LeakAction;
 }
 
 export function toProjectView(p: ProjectsTable): ProjectView {
@@ -46,6 +49,7 @@ export function toProjectView(p: ProjectsTable): ProjectView {
     rotation_max_age_days: p.rotation_max_age_days,
     rotation_enforce: p.rotation_enforce === 1,
     stale_after_days: p.stale_after_days,
+    leak_action: p.leak_action,
     created_at: new Date(p.created_at).toISOString(),
     created_by: p.created_by,
     updated_at: new Date(p.updated_at).toISOString(),
@@ -77,6 +81,7 @@ export class ProjectService {
       limits: input.limits ? canonicalJson(input.limits) : null,
       rotation_max_age_days: DEFAULT_ROTATION_POLICY.maxAgeDays,
       rotation_enforce: DEFAULT_ROTATION_POLICY.enforce ? 1 : 0,
+      leak_action: "revoke",
       stale_after_days: DEFAULT_ROTATION_POLICY.staleAfterDays,
     };
     try {
@@ -144,6 +149,7 @@ export class ProjectService {
             rotation_max_age_days: after.rotation_max_age_days,
             rotation_enforce: after.rotation_enforce,
             stale_after_days: after.stale_after_days,
+            leak_action: after.leak_action,
             updated_at: now,
           })
           .where("id", "=", id)
@@ -192,5 +198,6 @@ function auditedFields(p: ProjectsTable): Record<string, unknown> {
     rotation_max_age_days: p.rotation_max_age_days,
     rotation_enforce: p.rotation_enforce === 1,
     stale_after_days: p.stale_after_days,
+    leak_action: p.leak_action,
   };
 }

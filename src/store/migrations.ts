@@ -4,6 +4,7 @@ import { gateway } from "./migrations/0002_gateway.js";
 import { limits } from "./migrations/0003_limits.js";
 import { alerts } from "./migrations/0004_alerts.js";
 import { usageRollups } from "./migrations/0005_usage_rollups.js";
+import { leaks } from "./migrations/0006_leaks.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   "0003_limits": limits,
   "0004_alerts": alerts,
   "0005_usage_rollups": usageRollups,
+  "0006_leaks": leaks,
 };
 
 export const migrationProvider: MigrationProvider = {

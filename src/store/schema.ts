@@ -18,7 +18,12 @@ export interface ProjectsTable {
   rotation_enforce: number;
   /** Keys unused for this many days are stale (null = never flagged). */
   stale_after_days: number | null;
+  /** What a reported leak of one of its keys does (migration 0006). */
+  leak_action: LeakAction;
 }
+
+/** A project's policy for reported leaks: revoke (default, for good) or disable (reversible). */
+export type LeakAction = "revoke" | "disable";
 
 export type KeyStatus = "active" | "disabled" | "revoked";
 export type KeyEnvironment = "live" | "test";
@@ -45,6 +50,8 @@ export interface ApiKeysTable {
   limits: string | null;
   /** When the secret was last rotated (null = never): the rotation policy counts from here. */
   rotated_at: number | null;
+  /** 1 = a canary key: never valid, any use raises `key.canary_used` (migration 0006). */
+  canary: number;
 }
 
 /** A key's secrets: one current (expires_at null) plus superseded ones still in their grace period. */
@@ -121,6 +128,15 @@ export interface DB {
   usage_key_daily: UsageKeyRollupTable;
   usage_project_hourly: UsageProjectRollupTable;
   usage_project_daily: UsageProjectRollupTable;
+  leak_reports: LeakReportsTable;
+}
+
+/** A processed leak report, by SHA-256 of its source and raw body: replays are recognised. */
+export interface LeakReportsTable {
+  body_hash: string;
+  source: string;
+  tokens: number;
+  received_at: number;
 }
 
 export interface UpstreamsTable {

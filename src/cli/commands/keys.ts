@@ -36,6 +36,7 @@ interface CreateFlags extends SettingsFlags {
   env?: "live" | "test";
   ttl?: string;
   idempotencyKey?: string;
+  canary?: boolean;
 }
 
 interface ListFlags extends RemoteFlags {
@@ -69,6 +70,7 @@ function showKey(k: KeyView): string {
     project: k.project_id,
     environment: k.environment,
     status: k.status,
+    ...(k.canary ? { canary: "yes (never valid; any use raises key.canary_used)" } : {}),
     key: k.masked_key,
     permissions: describePermissions(k.permissions),
     models: k.allowed_models?.join(", ") ?? "any",
@@ -137,12 +139,14 @@ export function registerKeys(program: Command): void {
       .option("--ips <list>", "IP/CIDR allowlist, comma-separated (e.g. 10.0.0.0/8,203.0.113.7)")
       .option("--ttl <duration>", "expire after e.g. 30d, 12h, 3600s")
       .option("--expires-at <time>", "expire at an ISO 8601 time")
-      .option("--idempotency-key <key>", "make a retry safe: same key + same flags creates one key"),
+      .option("--idempotency-key <key>", "make a retry safe: same key + same flags creates one key")
+      .option("--canary", "a canary (tripwire) key: never valid; any use raises a key.canary_used alert"),
   ).action(async (flags: CreateFlags) => {
     if (flags.ttl !== undefined && flags.expiresAt !== undefined)
       throw usage("give --ttl or --expires-at, not both");
     const body = settingsBody(flags, false);
     if (flags.env) body.environment = flags.env;
+    if (flags.canary) body.canary = true;
     if (flags.ttl !== undefined) {
       const ttl = parseDuration(flags.ttl, "--ttl");
       if (ttl === 0) throw usage("--ttl: must be longer than 0");

@@ -1,0 +1,147 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppContext } from "../../app/context.js";
+import { forbidden, KeywardError } from "../../core/errors.js";
+import { verifyGithubSignature, type GithubPublicKeys } from "../../leaks/github.js";
+import type { LeakedToken } from "../../leaks/service.js";
+import { requireAdmin } from "../auth.js";
+import type { ApiEnv } from "../env.js";
+
+/** Most tokens in one report. */
+const MAX_TOKENS = 10_000;
+
+const GithubReport = z
+  .array(
+    z.object({
+      token: z.string().max(1000),
+      type: z.string().max(200).optional(),
+      url: z.string().max(2000).optional(),
+      source: z.string().max(200).optional(),
+    }),
+  )
+  .max(MAX_TOKENS);
+
+const GitlabReport = z
+  .array(
+    z.object({
+      token: z.string().max(1000),
+      type: z.string().max(200).optional(),
+      location: z.string().max(2000).optional(),
+    }),
+  )
+  .max(MAX_TOKENS);
+
+/**
+ * The one response to every accepted report, whatever it contained: known, unknown, malformed
+ * and already-revoked tokens are indistinguishable to the reporter (no oracle).
+ */
+export const LEAK_REPORT_RESPONSE = { status: "accepted" } as const;
+
+/**
+ * Leak reports: `POST /api/v1/leaks/github` (GitHub secret-scanning partner format, signed
+ * with ECDSA P-256 over the raw body; no admin key) and `POST /api/v1/leaks` (admin key, owner or
+ * admin role; GitLab-style `[{type, token, location}]`). Mounted before the admin-key API so
+ * the GitHub endpoint is reachable without one; each route has its own body limit.
+ */
+export function leakRoutes(ctx: AppContext, githubKeys: GithubPublicKeys): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+  const limit = ctx.config.leakReportMaxBytes;
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => {
+        c.header("connection", "close");
+        throw new KeywardError("payload_too_large", `request body is larger than ${limit} bytes`);
+      },
+    }),
+  );
+
+  const accepted202 = {
+    202: {
+      description: "Accepted. The same body for every report: known and unknown tokens look alike.",
+      content: { "application/json": { schema: z.object({ status: z.literal("accepted") }) } },
+    },
+  };
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/leaks/github",
+    tags: ["leaks"],
+    summary: "GitHub secret-scanning partner report (signed; no admin key)",
+    description:
+      "Body: `[{token, type, url, source}]`, signed with ECDSA P-256/SHA-256 over the raw body (headers Github-Public-Key-Identifier and Github-Public-Key-Signature). Reported active keys are revoked or disabled per project policy. Bad or missing signature: 401.",
+    request: { body: { content: { "application/json": { schema: GithubReport } }, required: true } },
+    responses: { ...accepted202, 401: { description: "Missing or invalid signature" } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/leaks",
+    tags: ["leaks"],
+    security: [{ AdminKey: [] }],
+    summary: "Report leaked tokens (GitLab-style; owner or admin key)",
+    request: { body: { content: { "application/json": { schema: GitlabReport } }, required: true } },
+    responses: { ...accepted202, 401: { description: "Missing or invalid admin key" } },
+  });
+
+  app.post("/leaks/github", async (c) => {
+    // The signature covers the exact bytes sent: read them before any parsing.
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    const ok = verifyGithubSignature(
+      githubKeys,
+      c.req.header("github-public-key-identifier"),
+      c.req.header("github-public-key-signature"),
+      raw,
+    );
+    if (!ok) throw new KeywardError("unauthorized", "missing or invalid GitHub signature");
+    const items = parseReport(GithubReport, raw);
+    await ctx.leaks.report(
+      {
+        actor: { id: "leak-report:github", role: null, ip: c.get("clientIp") ?? null, userAgent: null },
+        label: "github",
+        fingerprint: raw.toString("base64"),
+      },
+      items.map((i): LeakedToken => ({
+        token: i.token,
+        type: i.type ?? null,
+        location: [i.source, i.url].filter(Boolean).join(" ") || null,
+      })),
+    );
+    return accepted(c);
+  });
+
+  app.post("/leaks", requireAdmin(ctx.admins), async (c) => {
+    const principal = c.get("principal");
+    if (principal.role !== "owner" && principal.role !== "admin")
+      throw forbidden("only owners and admins may report leaks");
+    const raw = Buffer.from(await c.req.arrayBuffer());
+    const items = parseReport(GitlabReport, raw);
+    await ctx.leaks.report(
+      { actor: principal, label: `admin ${principal.id}`, fingerprint: raw.toString("base64") },
+      items.map((i): LeakedToken => ({ token: i.token, type: i.type ?? null, location: i.location ?? null })),
+    );
+    return accepted(c);
+  });
+
+  return app;
+}
+
+function accepted(c: Context<ApiEnv>) {
+  return c.json(LEAK_REPORT_RESPONSE, 202);
+}
+
+function parseReport<T extends z.ZodType>(schema: T, raw: Buffer): z.output<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new KeywardError("invalid_request", "the body is not valid JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new KeywardError(
+      "invalid_request",
+      `expected a JSON array of at most ${MAX_TOKENS} reported tokens`,
+    );
+  return parsed.data;
+}
