@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Principal } from "../admins/principal.js";
 import type { Clock } from "../core/clock.js";
@@ -120,7 +121,7 @@ export class WebhookService {
         set.event_types = canonicalJson(normalizeFilters(patch.event_types));
       if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
       const next: WebhooksTable = { ...before, ...set };
-      const diff = diffFields(toWebhookView(before), toWebhookView(next));
+      const diff = diffFields(toWebhookView(before), toWebhookView(next), AUDITED_FIELDS);
       // A new URL may keep its hint (same host and first segment): still a change, and said so.
       const urlReplaced = settings.url !== undefined;
       if (!diff && !urlReplaced) return toWebhookView(before);
@@ -284,20 +285,4 @@ function checked(input: UpdateWebhookInput): { url?: string } {
       details,
     );
   return out;
-}
-
-/** Before/after of the audited fields that changed, or null when none did. */
-function diffFields(
-  before: WebhookView,
-  after: WebhookView,
-): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
-  const b: Record<string, unknown> = {};
-  const a: Record<string, unknown> = {};
-  for (const f of AUDITED_FIELDS) {
-    if (canonicalJson(before[f]) !== canonicalJson(after[f])) {
-      b[f] = before[f];
-      a[f] = after[f];
-    }
-  }
-  return Object.keys(a).length ? { before: b, after: a } : null;
 }

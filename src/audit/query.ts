@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { AuditLogTable, DB } from "../store/schema.js";
+import { csvCell } from "../core/csv.js";
 import type { AuditEntry } from "./types.js";
 
 export interface AuditFilter {
@@ -68,14 +69,6 @@ const CSV_COLUMNS = [
   "changes",
   "hash",
 ] as const;
-
-function csvCell(value: unknown): string {
-  const s =
-    value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
-  // Quote everything that could split a cell, and defuse spreadsheet formulas (=, +, -, @).
-  const safe = /^[=+\-@\t\r]/.test(s) ? "'" + s : s;
-  return /[",\n\r']/.test(safe) || safe !== s ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 /** The CSV header line (RFC 4180, CRLF). */
 export const AUDIT_CSV_HEADER = CSV_COLUMNS.join(",") + "\r\n";

@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Principal } from "../admins/principal.js";
 import type { Actor } from "../audit/types.js";
@@ -376,7 +377,7 @@ export class KeyService {
       const policy = await projectPolicy(tx, before.project_id);
       const beforeView = toKeyView(before, now, policy);
       const afterView = toKeyView(after, now, policy);
-      const diff = diffFields(beforeView, afterView);
+      const diff = diffFields(beforeView, afterView, [...AUDITED_FIELDS, "status", "revoked_reason"]);
       if (diff) {
         await appendAudit(
           tx,
@@ -442,20 +443,4 @@ function auditedSnapshot(v: KeyView): Record<string, unknown> {
     limits: v.limits,
     ...(v.canary ? { canary: true } : {}),
   };
-}
-
-/** Before/after of the fields that changed, or null when nothing did. */
-function diffFields(
-  before: KeyView,
-  after: KeyView,
-): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
-  const b: Record<string, unknown> = {};
-  const a: Record<string, unknown> = {};
-  for (const f of [...AUDITED_FIELDS, "status", "revoked_reason"] as const) {
-    if (canonicalJson(before[f]) !== canonicalJson(after[f])) {
-      b[f] = before[f];
-      a[f] = after[f];
-    }
-  }
-  return Object.keys(a).length ? { before: b, after: a } : null;
 }

@@ -1,5 +1,5 @@
 import { appendAudit } from "../audit/append.js";
-import { canonicalJson } from "../audit/canonical.js";
+import { diffFields } from "../audit/diff.js";
 import type { Principal } from "../admins/principal.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, KeywardError, notFound, type ErrorDetail } from "../core/errors.js";
@@ -133,7 +133,7 @@ export class UpstreamService {
         set.key_hint = maskProviderKey(patch.api_key);
       }
       const next: UpstreamsTable = { ...before, ...set };
-      const diff = diffFields(toUpstreamView(before), toUpstreamView(next));
+      const diff = diffFields(toUpstreamView(before), toUpstreamView(next), AUDITED_FIELDS);
       // A replaced key may keep its hint (same last four): still a change, and said so.
       const keyReplaced = patch.api_key !== undefined;
       if (!diff && !keyReplaced) return before;
@@ -267,20 +267,4 @@ function checked(input: UpdateUpstreamInput): { name?: string; base_url?: string
     );
   }
   return out;
-}
-
-/** Before/after of the audited fields that changed, or null when none did. */
-function diffFields(
-  before: UpstreamView,
-  after: UpstreamView,
-): { before: Record<string, unknown>; after: Record<string, unknown> } | null {
-  const b: Record<string, unknown> = {};
-  const a: Record<string, unknown> = {};
-  for (const f of AUDITED_FIELDS) {
-    if (canonicalJson(before[f]) !== canonicalJson(after[f])) {
-      b[f] = before[f];
-      a[f] = after[f];
-    }
-  }
-  return Object.keys(a).length ? { before: b, after: a } : null;
 }

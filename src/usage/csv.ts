@@ -1,3 +1,4 @@
+import { csvCell } from "../core/csv.js";
 import type { UsageGroup } from "./plan.js";
 import type { UsageRow } from "./query.js";
 
@@ -12,17 +13,6 @@ const COLUMNS = [
   "cost_usd",
 ] as const;
 
-/**
- * One CSV cell (RFC 4180). Text that a spreadsheet would run as a formula (=, +, -, @ first) is
- * prefixed with ' — key and project names are user input.
- */
-function cell(value: string | number | null): string {
-  if (value === null) return "";
-  if (typeof value === "number") return String(value);
-  const safe = /^[=+\-@\t\r]/.test(value) ? "'" + value : value;
-  return /[",\n\r]/.test(safe) || safe !== value ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 /** The header line: the grouping's name (key, project, model, day, hour), then the sums. CRLF. */
 export function usageCsvHeader(groupBy: UsageGroup): string {
   return [groupBy, ...COLUMNS].join(",") + "\r\n";
@@ -32,7 +22,7 @@ export function usageCsvHeader(groupBy: UsageGroup): string {
 export function usageCsvLine(row: UsageRow): string {
   // cost_usd from the integer micro-dollars, so it never prints as 1e-7 or 0.30000000000000004.
   const values = COLUMNS.map((c) => (c === "cost_usd" ? (row.cost_micros / 1_000_000).toFixed(6) : row[c]));
-  return [row.group, ...values].map(cell).join(",") + "\r\n";
+  return [row.group, ...values].map(csvCell).join(",") + "\r\n";
 }
 
 /** Header and rows as text chunks of about `chunkRows` lines each, for a streamed response. */
