@@ -100,6 +100,12 @@ export const GATEWAY_ERRORS = {
     code: "upstream_unreachable",
     message: "The upstream provider could not be reached.",
   },
+  upstreamBrokeOff: {
+    status: 502,
+    type: "api_error",
+    code: "upstream_error",
+    message: "The upstream response broke off.",
+  },
   upstreamTimeout: {
     status: 504,
     type: "api_error",

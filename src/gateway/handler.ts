@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { clientIp } from "../core/client-ip.js";
 import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
+import { ID_PREFIX, IdMinter } from "../core/ids.js";
 import { parseKey } from "../core/key-format.js";
 import type { CachedKey } from "../keys/cache.js";
 import type { KeyVerifier } from "../keys/verify.js";
@@ -20,9 +20,9 @@ import { readBody } from "./body.js";
 import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
 import { upstreamRequestHeaders } from "./headers.js";
 import { modelsNamedBy, withUsageRequested } from "./request-models.js";
-import { relayResponse } from "./relay.js";
+import { ResponseRelay } from "./relay.js";
 import { classify, normalizePath, type RouteInfo } from "./routes.js";
-import { classifyFailure, type UpstreamClient } from "./upstream-client.js";
+import type { UpstreamClient } from "./upstream-client.js";
 
 export interface GatewayDeps {
   verifier: KeyVerifier;
@@ -61,11 +61,15 @@ const BUDGETABLE = new Set([
  */
 export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = accessLogger(deps.logger);
+  const requestIds = new IdMinter(ID_PREFIX.request);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
+    // keyward names every request itself: the id keys its usage row, so a client must not be
+    // able to pick it (a repeated id would collapse many requests into one metered row). A
+    // well-formed id the client sent is kept in the log line, for tracing.
+    const requestId = requestIds.next(Date.now());
     const incomingId = req.headers["x-request-id"];
-    const requestId =
-      typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const clientRequestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : null;
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const q = url.indexOf("?");
@@ -140,6 +144,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     await forward(req, res, {
       started,
       requestId,
+      clientRequestId,
       method,
       path,
       search,
@@ -197,10 +202,6 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse, r: Forwarding): Promise<void> {
-    const abort = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) abort.abort();
-    });
     const headers = upstreamRequestHeaders(
       req.headers,
       r.upstream,
@@ -208,33 +209,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       r.requestId,
     );
     const base = upstreamBase(r.upstream);
-    deps.metrics.overhead.observe(performance.now() - r.started);
-    const sentAt = performance.now();
-    let status: number;
-    let usage: TokenUsage | null = null;
-    let response: Dispatcher.ResponseData | undefined;
-    try {
-      response = await deps.upstreams.request(base.origin, base.path + r.path.slice(3) + r.search, {
-        method: r.method as Dispatcher.HttpMethod,
-        headers,
-        body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),
-        signal: abort.signal,
-      });
-    } catch (err) {
-      const failure = classifyFailure(err);
-      status = failure === "timeout" ? 504 : failure === "aborted" ? 499 : 502;
-      if (failure !== "aborted")
-        sendError(
-          res,
-          failure === "timeout" ? GATEWAY_ERRORS.upstreamTimeout : GATEWAY_ERRORS.upstreamUnreachable,
-          r.requestId,
-          r.limitHeaders,
-        );
-      finish(r, status, null, performance.now() - r.started);
-      return;
-    }
-    deps.metrics.upstreamLatency.observe(performance.now() - sentAt, [r.route.endpoint]);
-    const relayed = await relayResponse(res, response, {
+    const relay = new ResponseRelay(res, {
       requestId: r.requestId,
       route: r.route,
       dropUsageChunk: r.injectUsage,
@@ -244,13 +219,35 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
           : null,
       extraHeaders: r.limitHeaders,
     });
-    status = relayed.status;
-    usage = relayed.usage;
-    if (!usage && r.route.usage !== "none" && (status < 400 || relayed.dataEvents > 0)) {
+    res.on("close", () => {
+      if (!res.writableFinished) relay.abort();
+    });
+    const sentAt = performance.now();
+    deps.metrics.overhead.observe(sentAt - r.started);
+    deps.upstreams.dispatch(
+      base.origin,
+      {
+        method: r.method as Dispatcher.HttpMethod,
+        path: base.path + r.path.slice(3) + r.search,
+        headers,
+        body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),
+      },
+      relay,
+    );
+    const relayed = await relay.done;
+    if (relayed.headersAt !== null)
+      deps.metrics.upstreamLatency.observe(relayed.headersAt - sentAt, [r.route.endpoint]);
+    let usage = relayed.usage;
+    if (
+      !usage &&
+      r.route.usage !== "none" &&
+      relayed.headersAt !== null &&
+      (relayed.status < 400 || relayed.dataEvents > 0)
+    ) {
       // The stream broke before its usage chunk: bill what was evidently consumed, never zero.
       usage = { prompt: Math.ceil((r.body?.length ?? 0) / 4), completion: relayed.dataEvents, cached: 0 };
     }
-    finish(r, status, usage, performance.now() - r.started);
+    finish(r, relayed.status, usage, performance.now() - r.started);
   }
 
   function finish(r: Forwarding, status: number, usage: TokenUsage | null, elapsedMs: number): void {
@@ -282,6 +279,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     log.info(
       {
         request_id: r.requestId,
+        ...(r.clientRequestId ? { client_request_id: r.clientRequestId } : {}),
         key_id: r.apiKey.keyId,
         method: r.method,
         endpoint: r.route.endpoint,
@@ -310,6 +308,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
 interface Forwarding {
   started: number;
   requestId: string;
+  /** The client's own x-request-id, when well-formed (logged, never used as an identity). */
+  clientRequestId: string | null;
   method: string;
   path: string;
   search: string;

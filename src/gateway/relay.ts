@@ -1,7 +1,7 @@
-import type { ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
-import type { Dispatcher } from "undici";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { errors, type Dispatcher } from "undici";
 import type { TokenUsage } from "../usage/types.js";
+import { GATEWAY_ERRORS, sendError } from "./errors.js";
 import { clientResponseHeaders } from "./headers.js";
 import type { RouteInfo } from "./routes.js";
 import { SseRelay } from "./sse.js";
@@ -19,130 +19,206 @@ export interface RelayOptions {
   extraHeaders: Record<string, string>;
 }
 
+/** How one proxied request ended. */
 export interface Relayed {
-  /** The status the client saw (499 when it went away first). */
+  /** The status the client saw (499 when it went away first; 502/504 when the upstream failed). */
   status: number;
   usage: TokenUsage | null;
+  /** Data events relayed (a floor for completion tokens if a stream dies before its usage). */
   dataEvents: number;
+  /** When the upstream's response headers arrived (performance.now()), or null if they never did. */
+  headersAt: number | null;
 }
 
 /** Largest JSON body buffered to read usage from; larger ones are streamed through unread. */
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
-/**
- * Sends the upstream's response to the client. Server-sent events go through event by event as
- * they arrive; JSON bodies of metered endpoints are read whole (they are small) for their usage;
- * everything else (audio, files) is piped through untouched.
- */
-export async function relayResponse(
-  res: ServerResponse,
-  up: Dispatcher.ResponseData,
-  o: RelayOptions,
-): Promise<Relayed> {
-  const contentType = String(up.headers["content-type"] ?? "");
-  if (contentType.startsWith("text/event-stream")) return relaySse(res, up, o);
-  const length = Number(up.headers["content-length"] ?? NaN);
-  const readWhole = (o.route.usage !== "none" || o.filterModels !== null) && !(length > MAX_BUFFERED);
-  if (readWhole) {
-    let body: Buffer;
-    try {
-      body = Buffer.from(await up.body.arrayBuffer());
-    } catch (err) {
-      return brokenBeforeHeaders(res, err);
-    }
-    if (o.filterModels && up.statusCode === 200) body = filterModelList(body, o.filterModels);
-    const headers = { ...clientResponseHeaders(up.headers, o.requestId, false), ...o.extraHeaders };
-    headers["content-length"] = body.length;
-    res.writeHead(up.statusCode, headers);
-    res.end(body);
-    return {
-      status: up.statusCode,
-      usage: up.statusCode < 400 ? usageFromJson(o.route.usage, body) : null,
-      dataEvents: 0,
-    };
-  }
-  res.writeHead(up.statusCode, {
-    ...clientResponseHeaders(up.headers, o.requestId, true),
-    ...o.extraHeaders,
-  });
-  try {
-    await pipeline(up.body, res);
-  } catch {
-    if (!res.destroyed) res.destroy();
-    return { status: res.writableFinished ? up.statusCode : 499, usage: null, dataEvents: 0 };
-  }
-  return { status: up.statusCode, usage: null, dataEvents: 0 };
-}
+type Mode = "waiting" | "buffer" | "sse" | "pipe";
 
-async function relaySse(res: ServerResponse, up: Dispatcher.ResponseData, o: RelayOptions): Promise<Relayed> {
-  res.writeHead(up.statusCode, {
-    ...clientResponseHeaders(up.headers, o.requestId, false),
-    ...o.extraHeaders,
-  });
-  res.flushHeaders();
-  const relay = new SseRelay(o.route.usage, o.dropUsageChunk);
-  let status = up.statusCode;
-  try {
-    for await (const chunk of up.body) {
-      const text = relay.push(chunk as Buffer);
-      if (text && !res.write(text)) await drained(res);
-      if (res.destroyed) break;
+/**
+ * Relays one upstream response to the client as an undici dispatch handler: no stream objects
+ * or promises per chunk on the hot path, only callbacks.
+ *
+ * - Server-sent events go through event by event as they arrive (usage picked out, the usage
+ *   chunk keyward asked for itself dropped);
+ * - JSON bodies of metered endpoints are read whole (they are small) for their usage — one
+ *   that turns out larger than MAX_BUFFERED is streamed on unread instead;
+ * - everything else (audio, files) is piped through untouched.
+ *
+ * Backpressure: when the client reads slower than the upstream sends, the upstream connection
+ * is paused until the client drains. `abort()` (the client went away) stops the upstream request.
+ */
+export class ResponseRelay implements Dispatcher.DispatchHandler {
+  /** Settles exactly once, when the exchange is over; never rejects. */
+  readonly done: Promise<Relayed>;
+  private settle!: (r: Relayed) => void;
+  private controller: Dispatcher.DispatchController | null = null;
+  private clientGone = false;
+  private mode: Mode = "waiting";
+  private status = 0;
+  private headersAt: number | null = null;
+  private upstreamHeaders: Record<string, string | string[] | undefined> = {};
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private sse: SseRelay | null = null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly o: RelayOptions,
+  ) {
+    this.done = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** The client went away: abort the upstream request (now, or as soon as it is dispatched). */
+  abort(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.controller?.abort(new errors.RequestAbortedError());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new errors.RequestAbortedError());
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // informational (100 Continue): the real answer follows
+    this.headersAt = performance.now();
+    this.status = statusCode;
+    this.upstreamHeaders = headers;
+    const contentType = String(headers["content-type"] ?? "");
+    if (contentType.startsWith("text/event-stream")) {
+      this.mode = "sse";
+      this.sse = new SseRelay(this.o.route.usage, this.o.dropUsageChunk);
+      this.writeHead(false);
+      // Headers go out now: a streaming client should see the response start at once.
+      this.res.flushHeaders();
+      return;
     }
-    const tail = relay.end();
-    if (tail && !res.destroyed) res.write(tail);
-  } catch (err) {
-    if (classifyFailure(err) === "aborted" || res.destroyed) {
-      status = 499;
-    } else {
+    const length = Number(headers["content-length"] ?? NaN);
+    const wantBody = this.o.route.usage !== "none" || this.o.filterModels !== null;
+    if (wantBody && !(length > MAX_BUFFERED)) {
+      this.mode = "buffer";
+      return;
+    }
+    this.mode = "pipe";
+    this.writeHead(true);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.clientGone) return;
+    switch (this.mode) {
+      case "buffer":
+        this.chunks.push(chunk);
+        this.buffered += chunk.length;
+        // No Content-Length and bigger than expected: stop reading it, pass it on unread.
+        if (this.buffered > MAX_BUFFERED) this.switchToPipe(controller);
+        return;
+      case "sse": {
+        const text = this.sse!.push(chunk);
+        if (text) this.write(controller, text);
+        return;
+      }
+      case "pipe":
+        this.write(controller, chunk);
+        return;
+      case "waiting":
+        return;
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.mode === "buffer") {
+      let body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      if (this.o.filterModels && this.status === 200) body = filterModelList(body, this.o.filterModels);
+      const usage = this.status < 400 ? usageFromJson(this.o.route.usage, body) : null;
+      if (!this.clientGone) {
+        const headers = this.headers(false);
+        headers["content-length"] = body.length;
+        this.res.writeHead(this.status, headers);
+        this.res.end(body);
+      }
+      return this.finish(this.clientGone ? 499 : this.status, usage);
+    }
+    if (this.mode === "sse") {
+      const tail = this.sse!.end();
+      if (!this.clientGone) this.res.end(tail || undefined);
+      return this.finish(this.clientGone ? 499 : this.status, this.sse!.usage);
+    }
+    if (!this.clientGone) this.res.end();
+    this.finish(this.clientGone ? 499 : this.status, null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const failure = this.clientGone ? "aborted" : classifyFailure(err);
+    if (failure === "aborted") {
+      if (!this.res.destroyed) this.res.destroy();
+      return this.finish(499, this.sse?.usage ?? null);
+    }
+    if (this.mode === "sse") {
       // The upstream broke off mid-stream: end the client's stream with an error event rather
       // than a silent truncation the client could mistake for a complete answer.
-      status = 502;
-      res.write(
-        `event: error\ndata: ${JSON.stringify({
-          error: {
-            message: "The upstream stream ended unexpectedly.",
-            type: "api_error",
-            param: null,
-            code: "upstream_stream_error",
-          },
-        })}\n\n`,
-      );
+      this.res.end(STREAM_ERROR_EVENT);
+      return this.finish(502, this.sse!.usage);
     }
+    if (this.res.headersSent) {
+      // Piped bytes already went out: all that is left is to cut the connection.
+      this.res.destroy();
+      return this.finish(502, null);
+    }
+    const error =
+      failure === "timeout"
+        ? GATEWAY_ERRORS.upstreamTimeout
+        : this.mode === "buffer"
+          ? GATEWAY_ERRORS.upstreamBrokeOff
+          : GATEWAY_ERRORS.upstreamUnreachable;
+    sendError(this.res, error, this.o.requestId, this.o.extraHeaders);
+    this.finish(error.status, null);
   }
-  if (res.destroyed && status < 400) status = 499;
-  res.end();
-  return { status, usage: relay.usage, dataEvents: relay.dataEvents };
+
+  private finish(status: number, usage: TokenUsage | null): void {
+    this.settle({ status, usage, dataEvents: this.sse?.dataEvents ?? 0, headersAt: this.headersAt });
+  }
+
+  /** Writes to the client, pausing the upstream until the client catches up. */
+  private write(controller: Dispatcher.DispatchController, data: string | Buffer): void {
+    if (this.res.write(data)) return;
+    controller.pause();
+    this.res.once("drain", () => controller.resume());
+  }
+
+  private switchToPipe(controller: Dispatcher.DispatchController): void {
+    this.mode = "pipe";
+    this.writeHead(false);
+    const held = this.chunks;
+    this.chunks = [];
+    for (const c of held) this.write(controller, c);
+  }
+
+  private writeHead(keepLength: boolean): void {
+    this.res.writeHead(this.status, this.headers(keepLength));
+  }
+
+  private headers(keepLength: boolean): OutgoingHttpHeaders {
+    const headers = clientResponseHeaders(this.upstreamHeaders, this.o.requestId, keepLength);
+    for (const name in this.o.extraHeaders) headers[name] = this.o.extraHeaders[name];
+    return headers;
+  }
 }
 
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
-
-function brokenBeforeHeaders(res: ServerResponse, err: unknown): Relayed {
-  const failure = classifyFailure(err);
-  if (failure === "aborted") return { status: 499, usage: null, dataEvents: 0 };
-  const status = failure === "timeout" ? 504 : 502;
-  const body = JSON.stringify({
-    error: {
-      message: "The upstream response broke off.",
-      type: "api_error",
-      param: null,
-      code: "upstream_error",
-    },
-  });
-  if (!res.headersSent)
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  res.end(body);
-  return { status, usage: null, dataEvents: 0 };
-}
+const STREAM_ERROR_EVENT = `event: error\ndata: ${JSON.stringify({
+  error: {
+    message: "The upstream stream ended unexpectedly.",
+    type: "api_error",
+    param: null,
+    code: "upstream_stream_error",
+  },
+})}\n\n`;
 
 function filterModelList(body: Buffer, allows: (model: string) => boolean): Buffer {
   try {

@@ -3,36 +3,40 @@ import { Pool, errors, type Dispatcher } from "undici";
 /** How an upstream call failed before a response arrived. */
 export type UpstreamFailure = "timeout" | "unreachable" | "aborted";
 
+/** One upstream request: where it goes and what it carries. */
+export interface UpstreamRequest {
+  method: Dispatcher.HttpMethod;
+  /** Path including the query string. */
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | NodeJS.ReadableStream | null;
+}
+
 /**
- * Keep-alive connection pools, one per upstream origin, created on first use. Timeouts: the
- * upstream must start answering within `timeoutMs`, and a streaming body may not go silent for
- * longer than that either.
+ * Keep-alive connection pools, one per upstream origin, created on first use. Requests are
+ * dispatched with a handler (see ResponseRelay) rather than through `request()`, which would
+ * wrap every response in a stream and every request in an AbortSignal. Timeouts: the upstream
+ * must start answering within `timeoutMs`, and a streaming body may not go silent for longer
+ * than that either.
  */
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** `origin` like `https://api.openai.com`; `path` including the query string. */
-  request(
-    origin: string,
-    path: string,
-    options: {
-      method: Dispatcher.HttpMethod;
-      headers: Record<string, string>;
-      body: Buffer | NodeJS.ReadableStream | null;
-      signal: AbortSignal;
-    },
-  ): Promise<Dispatcher.ResponseData> {
-    return this.pool(origin).request({
-      path,
-      method: options.method,
-      headers: options.headers,
-      body: options.body as Dispatcher.DispatchOptions["body"],
-      signal: options.signal,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-    });
+  /** `origin` like `https://api.openai.com`. The handler hears everything, errors included. */
+  dispatch(origin: string, request: UpstreamRequest, handler: Dispatcher.DispatchHandler): void {
+    this.pool(origin).dispatch(
+      {
+        path: request.path,
+        method: request.method,
+        headers: request.headers,
+        body: request.body as Dispatcher.DispatchOptions["body"],
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      },
+      handler,
+    );
   }
 
   private pool(origin: string): Pool {
@@ -50,7 +54,7 @@ export class UpstreamClient {
   }
 }
 
-/** Classifies an error thrown by a request or while reading its body. */
+/** Classifies an error from an upstream exchange. */
 export function classifyFailure(err: unknown): UpstreamFailure {
   if (
     err instanceof errors.HeadersTimeoutError ||

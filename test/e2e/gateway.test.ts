@@ -269,7 +269,6 @@ describe.each(testDialects())("OpenAI-compatible gateway with the official SDK (
         authorization: `Bearer ${secret}`,
         "content-type": "application/json",
         "x-mock-close-after": "3",
-        "x-request-id": `closed-mid-stream-${dialect}`,
       },
       body: JSON.stringify({
         model: "gpt-4o-mini",
@@ -280,7 +279,7 @@ describe.each(testDialects())("OpenAI-compatible gateway with the official SDK (
     const text = await res.text();
     expect(text).toContain("event: error");
     expect(text).toContain("upstream_stream_error");
-    const row = await usageRow(t, `closed-mid-stream-${dialect}`);
+    const row = await usageRow(t, res.headers.get("x-request-id")!);
     expect(row.status).toBe(502);
     expect(Number(row.completion_tokens)).toBeGreaterThan(0);
   });
@@ -294,7 +293,6 @@ describe.each(testDialects())("OpenAI-compatible gateway with the official SDK (
       headers: {
         authorization: `Bearer ${secret}`,
         "content-type": "application/json",
-        "x-request-id": `client-gone-${dialect}`,
       },
       body: JSON.stringify({
         model: "gpt-4o-mini",
@@ -307,8 +305,28 @@ describe.each(testDialects())("OpenAI-compatible gateway with the official SDK (
     await reader.read();
     ac.abort();
     await expect.poll(() => mock.stats.aborted, { timeout: 3000 }).toBe(abortedBefore + 1);
-    expect((await usageRow(t, `client-gone-${dialect}`)).status).toBe(499);
+    expect((await usageRow(t, res.headers.get("x-request-id")!)).status).toBe(499);
     await expect.poll(() => mock.stats.openSockets, { timeout: 3000 }).toBeLessThanOrEqual(1);
+  });
+
+  it("a client cannot choose the request id: a repeated x-request-id still meters every request", async () => {
+    const send = () =>
+      fetch(`${t.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${secret}`,
+          "content-type": "application/json",
+          "x-request-id": "same-id-every-time",
+        },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }),
+      });
+    const first = await send();
+    const second = await send();
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const ids = [first.headers.get("x-request-id")!, second.headers.get("x-request-id")!];
+    expect(ids[0]).toMatch(/^req_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(ids[1]).not.toBe(ids[0]);
+    for (const id of ids) expect((await usageRow(t, id)).status).toBe(200);
   });
 
   it("bodies over the limit get 413; every response has x-request-id; /metrics counts", async () => {

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { IdMinter, isId, newId } from "./ids.js";
+
+describe("IdMinter", () => {
+  it("mints well-formed, unique ids that sort by time", () => {
+    const minter = new IdMinter("req");
+    const ids: string[] = [];
+    // Enough ids to refill the random pool several times.
+    for (let i = 0; i < 5000; i++) ids.push(minter.next(1_700_000_000_000 + i));
+    for (const id of ids) expect(isId(id, "req")).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it("uses the same time encoding as newId", () => {
+    const now = 1_795_375_237_123;
+    expect(new IdMinter("req").next(now).slice(0, 14)).toBe(newId("req", now).slice(0, 14));
+  });
+
+  it("spreads the random part over the whole alphabet", () => {
+    const minter = new IdMinter("x");
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) for (const c of minter.next(0).slice(12)) seen.add(c);
+    expect(seen.size).toBe(32);
+  });
+});
