@@ -24,8 +24,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: "[redacted]",
       },
     },
-    // Asynchronous by default: a log write never blocks a request on the terminal or a pipe.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // Asynchronous and buffered: a log write never blocks a request on the terminal or a pipe,
+    // and under load lines go out 4 KiB at a time (one write per ~20 access lines rather than
+    // one each). The buffer is flushed every second and at exit; a hard kill loses at most it.
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
   );
 }
 
