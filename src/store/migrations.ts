@@ -5,6 +5,7 @@ import { limits } from "./migrations/0003_limits.js";
 import { alerts } from "./migrations/0004_alerts.js";
 import { usageRollups } from "./migrations/0005_usage_rollups.js";
 import { leaks } from "./migrations/0006_leaks.js";
+import { keyIpsAtWrite } from "./migrations/0007_key_ips_at_write.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "0004_alerts": alerts,
   "0005_usage_rollups": usageRollups,
   "0006_leaks": leaks,
+  "0007_key_ips_at_write": keyIpsAtWrite,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB, UsageEventsTable } from "../store/schema.js";
+import { keyIpPairs, writeKeyIps } from "./key-ips.js";
 import { eventsToCount, rollupDeltas, uniqueByRequestId, writeRollupDeltas } from "./rollups.js";
 import type { UsageEvent } from "./types.js";
 
@@ -33,7 +34,11 @@ export const kyselyInserter: EventInserter = async (tx, events) => {
   return inserted;
 };
 
-/** Writes one batch: raw events (exactly once, by request id) and their rollups, atomically. */
+/**
+ * Writes one batch atomically: raw events (exactly once, by request id), their rollups, and the
+ * (key, IP) pairs they introduce to key_ips (which the anomaly sweep reads instead of the raw
+ * events).
+ */
 export async function writeUsageBatch(
   db: Kysely<DB>,
   batch: UsageEvent[],
@@ -43,9 +48,12 @@ export async function writeUsageBatch(
     const unique = uniqueByRequestId(batch);
     const inserted = await insertEvents(tx, unique);
     // Rollups count exactly the events whose raw row this transaction created: RETURNING
-    // lists only rows inserted, never ones skipped as already recorded (a re-send), and both
+    // lists only rows inserted, never ones skipped as already recorded (a re-send), and all
     // writes commit or roll back together, so a retried batch cannot count twice either.
-    await writeRollupDeltas(tx, rollupDeltas(eventsToCount(unique, inserted)));
+    // key_ips follows the same rule: a re-sent event must not stand for a sighting.
+    const counted = eventsToCount(unique, inserted);
+    await writeRollupDeltas(tx, rollupDeltas(counted));
+    await writeKeyIps(tx, keyIpPairs(counted));
   });
 }
 

@@ -19,8 +19,9 @@ import type { UsageEvent } from "../../src/usage/types.js";
  * Rollups against the raw events they summarise, on each dialect: after random batches full of
  * re-sent request ids (inside a batch and across batches, with different content, as a buggy
  * client or a retried flush would send them), every rollup table equals a GROUP BY over
- * usage_events, the migration's backfill rebuilds exactly the same rows, and queryUsage answers
- * every grouping and filter — including ranges that cut hours and days — exactly as the raw query.
+ * usage_events (and key_ips holds exactly their key/IP pairs), the migration's backfill rebuilds
+ * exactly the same rows, and queryUsage answers every grouping and filter — including ranges that
+ * cut hours and days — exactly as the raw query.
  */
 
 const H = 3_600_000;
@@ -47,6 +48,7 @@ const eventArb: fc.Arbitrary<UsageEvent> = fc
     completion: fc.nat(5_000),
     cached: fc.nat(1_000),
     cost: fc.nat(2_000_000),
+    ip: fc.constantFrom("10.0.0.1", "10.0.0.2", null),
   })
   .map((r) => ({
     requestId: `req_${r.id}`,
@@ -61,7 +63,7 @@ const eventArb: fc.Arbitrary<UsageEvent> = fc
     usage: { prompt: r.prompt, completion: r.completion, cached: r.cached },
     costMicros: r.cost,
     latencyMs: 10,
-    clientIp: null,
+    clientIp: r.ip,
     upstreamId: null,
   }));
 
@@ -110,7 +112,22 @@ function normalise(row: Record<string, string | number>) {
 
 async function clear(db: Kysely<DB>): Promise<void> {
   await db.deleteFrom("usage_events").execute();
+  await db.deleteFrom("key_ips").execute();
   for (const t of ROLLUP_TABLES) await db.deleteFrom(t).execute();
+}
+
+/**
+ * key_ips holds exactly the (key, IP) pairs of the stored events, each first seen no earlier than
+ * its earliest event (batches may arrive out of time order: the first batch to show a pair sets it).
+ */
+async function expectKeyIpsOfEvents(db: Kysely<DB>): Promise<void> {
+  const { rows: raw } = await sql<{ key_id: string; ip: string; first: string | number }>`
+    select key_id, client_ip as ip, min(ts) as first from usage_events
+    where client_ip is not null group by key_id, client_ip order by key_id, client_ip`.execute(db);
+  const got = await db.selectFrom("key_ips").selectAll().orderBy("key_id").orderBy("ip").execute();
+  expect(got.map((r) => `${r.key_id} ${r.ip}`)).toEqual(raw.map((r) => `${r.key_id} ${r.ip}`));
+  for (const [i, r] of got.entries())
+    expect(Number(r.first_seen_at)).toBeGreaterThanOrEqual(Number(raw[i]!.first));
 }
 
 describe.each(testDialects())("usage rollups (%s)", (dialect) => {
@@ -151,6 +168,7 @@ describe.each(testDialects())("usage rollups (%s)", (dialect) => {
             await recorder.flush();
           }
           expect(errors).toEqual([]);
+          await expectKeyIpsOfEvents(db);
           const snapshot = new Map<string, unknown>();
           for (const spec of ROLLUPS) {
             const got = await rollupRows(db, spec);
