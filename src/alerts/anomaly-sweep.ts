@@ -1,13 +1,9 @@
-import { sql } from "kysely";
 import type { Database } from "../store/database.js";
-import { BASELINE_HOURS, detectAnomaly, type AnomalySettings } from "./anomaly.js";
+import { detectAnomaly, hourlyWindows, slidingHour, type Activity, type AnomalySettings } from "./anomaly.js";
 import { recordAlerts } from "./record.js";
 import type { AlertEvent } from "./types.js";
 
 const HOUR_MS = 3_600_000;
-/** IP ingestion re-reads this much before its cursor, for usage rows written a little late. */
-const INGEST_OVERLAP_MS = 10 * 60_000;
-const IP_CURSOR = "usage_ip_ts";
 /** Keys per IN (…) list. */
 const CHUNK = 500;
 
@@ -17,6 +13,12 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/** PostgreSQL returns bigint sums as strings; SQLite as numbers; no rows as null. */
+const activity = (requests: unknown, cost: unknown): Activity => ({
+  requests: Number(requests ?? 0),
+  costMicros: Number(cost ?? 0),
+});
+
 /** The dedupe key of a key's anomaly alert: once per key per clock hour. */
 export function anomalyDedupeKey(keyId: string, now: number): string {
   return `usage.anomaly:${keyId}:${Math.floor(now / HOUR_MS) * HOUR_MS}`;
@@ -25,9 +27,12 @@ export function anomalyDedupeKey(keyId: string, now: number): string {
 /**
  * The usage anomaly sweep: gathers, for every key used in the last hour, its activity, its
  * trailing 7-day baseline and the IPs it was never used from before, and lets the pure
- * `detectAnomaly` decide. Reads `usage_events` through its (key_id, ts) and ts indexes, and
- * keeps `key_ips` (first time each key was seen from each IP) so "never seen" is one indexed
- * lookup, not a scan of the key's whole history.
+ * `detectAnomaly` decide. It runs on the main thread, where every synchronous SQLite query
+ * stalls the gateway, so it reads only summaries the usage writer keeps in the same
+ * transaction as the raw events: the hourly per-key rollups (the last hour is estimated from
+ * two buckets, `slidingHour`; the baseline is whole buckets) and `key_ips` (first time each key
+ * was seen from each IP). Its cost grows with the active keys, their models and their IPs,
+ * never with the number of requests.
  */
 export class AnomalySweep {
   constructor(
@@ -36,24 +41,37 @@ export class AnomalySweep {
   ) {}
 
   async run(now: number): Promise<number> {
-    await this.ingestIps(now);
+    const w = hourlyWindows(now);
     const windowStart = now - HOUR_MS;
     const db = this.store.db;
-    const recent = await db
-      .selectFrom("usage_events")
+    // A key's rows in the two buckets, summed over projects and models: a range of the
+    // primary key (bucket_start first).
+    const buckets = await db
+      .selectFrom("usage_key_hourly")
       .select((eb) => [
         "key_id",
-        eb.fn.countAll<number>().as("requests"),
+        "bucket_start",
+        eb.fn.sum<number>("requests").as("requests"),
         eb.fn.sum<number>("cost_micros").as("cost"),
       ])
-      .where("ts", ">=", windowStart)
-      .where("ts", "<", now)
-      .groupBy("key_id")
+      .where("bucket_start", ">=", w.previous)
+      .where("bucket_start", "<=", w.current)
+      .groupBy(["key_id", "bucket_start"])
       .execute();
-    if (recent.length === 0) return 0;
+    const zero: Activity = { requests: 0, costMicros: 0 };
+    const hours = new Map<string, { current: Activity; previous: Activity }>();
+    for (const b of buckets) {
+      const h = hours.get(b.key_id) ?? { current: zero, previous: zero };
+      if (Number(b.bucket_start) === w.current) h.current = activity(b.requests, b.cost);
+      else h.previous = activity(b.requests, b.cost);
+      hours.set(b.key_id, h);
+    }
+    if (hours.size === 0) return 0;
 
     // Keys already alerted this hour are done until the next hour.
-    const candidates = new Map(recent.map((r) => [r.key_id, r]));
+    const candidates = new Map(
+      [...hours].map(([id, h]) => [id, slidingHour(h.current, h.previous, w.previousWeight)]),
+    );
     for (const ids of chunks([...candidates.keys()])) {
       const done = await db
         .selectFrom("alert_events")
@@ -69,9 +87,17 @@ export class AnomalySweep {
     if (candidates.size === 0) return 0;
 
     const ids = [...candidates.keys()];
+    // Only keys above a noise floor can be anomalous by rate or spend: only they need a baseline.
+    const loud = new Set(
+      ids.filter((id) => {
+        const r = candidates.get(id)!;
+        return r.requests >= this.settings.minRequests || r.costMicros >= this.settings.minCostMicros;
+      }),
+    );
     const keys = new Map<string, { project_id: string; name: string; hint: string; created_at: number }>();
     const newIps = new Map<string, string[]>();
     const withHistory = new Set<string>();
+    const baselines = new Map<string, Activity>();
     for (const part of chunks(ids)) {
       for (const k of await db
         .selectFrom("api_keys")
@@ -96,27 +122,36 @@ export class AnomalySweep {
         .execute();
       for (const r of before) withHistory.add(r.key_id);
     }
+    for (const part of chunks([...loud])) {
+      // Through the (key_id, bucket_start) index: at most 168 buckets × models per key.
+      for (const r of await db
+        .selectFrom("usage_key_hourly")
+        .select((eb) => [
+          "key_id",
+          eb.fn.sum<number>("requests").as("requests"),
+          eb.fn.sum<number>("cost_micros").as("cost"),
+        ])
+        .where("key_id", "in", part)
+        .where("bucket_start", ">=", w.baselineStart)
+        .where("bucket_start", "<", w.previous)
+        .groupBy("key_id")
+        .execute())
+        baselines.set(r.key_id, activity(r.requests, r.cost));
+    }
 
-    const baselineStart = windowStart - BASELINE_HOURS * HOUR_MS;
     const alerts: AlertEvent[] = [];
     for (const id of ids) {
       const key = keys.get(id);
       if (!key) continue; // deleted since
-      const r = candidates.get(id)!;
-      const recentActivity = { requests: Number(r.requests), costMicros: Number(r.cost ?? 0) };
-      // The baseline query is the costly part: only keys above a noise floor need it.
-      const loud =
-        recentActivity.requests >= this.settings.minRequests ||
-        recentActivity.costMicros >= this.settings.minCostMicros;
-      const baseline = loud
-        ? await this.baseline(id, baselineStart, windowStart)
-        : { requests: 0, costMicros: 0 };
-      const from = Math.max(baselineStart, key.created_at);
+      // The baseline ends where the previous hour's bucket starts. A key younger than 7 days
+      // counts its hours from its creation, not from its first bucket's start (it could not be
+      // used before), so the hourly average stays a true rate.
+      const from = Math.max(w.baselineStart, key.created_at);
       const finding = detectAnomaly(
         {
-          recent: recentActivity,
-          baseline,
-          baselineHours: loud ? Math.max(0, (windowStart - from) / HOUR_MS) : 0,
+          recent: candidates.get(id)!,
+          baseline: baselines.get(id) ?? zero,
+          baselineHours: loud.has(id) ? Math.max(0, (w.previous - from) / HOUR_MS) : 0,
           newIps: newIps.get(id) ?? [],
           hasHistory: withHistory.has(id),
         },
@@ -134,41 +169,5 @@ export class AnomalySweep {
     }
     if (alerts.length === 0) return 0;
     return (await db.transaction().execute((tx) => recordAlerts(tx, alerts, now))).length;
-  }
-
-  private async baseline(keyId: string, from: number, to: number) {
-    const r = await this.store.db
-      .selectFrom("usage_events")
-      .select((eb) => [eb.fn.countAll<number>().as("requests"), eb.fn.sum<number>("cost_micros").as("cost")])
-      .where("key_id", "=", keyId)
-      .where("ts", ">=", from)
-      .where("ts", "<", to)
-      .executeTakeFirst();
-    return { requests: Number(r?.requests ?? 0), costMicros: Number(r?.cost ?? 0) };
-  }
-
-  /**
-   * Adds the (key, IP) pairs of usage since the last run to `key_ips`, keeping the first time
-   * each was seen. Idempotent (ON CONFLICT DO NOTHING), so the overlap re-read is harmless and
-   * concurrent replicas agree.
-   */
-  private async ingestIps(now: number): Promise<void> {
-    await this.store.db.transaction().execute(async (tx) => {
-      const q = tx.selectFrom("alert_state").select("value").where("name", "=", IP_CURSOR);
-      const cursor = await (this.store.dialect === "postgres" ? q.forUpdate() : q).executeTakeFirstOrThrow();
-      const from = Math.max(0, cursor.value - INGEST_OVERLAP_MS);
-      // The WHERE clause also settles SQLite's parsing ambiguity of INSERT … SELECT … ON CONFLICT.
-      await sql`
-        insert into key_ips (key_id, ip, first_seen_at)
-        select key_id, client_ip, min(ts) from usage_events
-        where ts >= ${from} and ts < ${now} and client_ip is not null
-        group by key_id, client_ip
-        on conflict (key_id, ip) do nothing`.execute(tx);
-      await tx
-        .updateTable("alert_state")
-        .set({ value: Math.max(cursor.value, now) })
-        .where("name", "=", IP_CURSOR)
-        .execute();
-    });
   }
 }

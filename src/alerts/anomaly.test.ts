@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_ANOMALY_SETTINGS as S, detectAnomaly, type AnomalyInput } from "./anomaly.js";
+import {
+  DEFAULT_ANOMALY_SETTINGS as S,
+  detectAnomaly,
+  hourlyWindows,
+  slidingHour,
+  type AnomalyInput,
+} from "./anomaly.js";
 
 const base: AnomalyInput = {
   recent: { requests: 50, costMicros: 50_000 },
@@ -57,5 +63,43 @@ describe("usage anomaly detector", () => {
     const input = { ...base, recent: { requests: 120, costMicros: 50_000 } };
     expect(detectAnomaly(input, S)).toBeNull();
     expect(detectAnomaly(input, { ...S, multiplier: 2 })?.reasons).toEqual(["request_rate"]);
+  });
+});
+
+describe("the last hour from hourly buckets", () => {
+  const H = 3_600_000;
+  const T = Date.UTC(2026, 4, 1, 12);
+
+  it("reads the current and previous clock hours, and 168 whole hours before those", () => {
+    expect(hourlyWindows(T)).toEqual({
+      current: T,
+      previous: T - H,
+      previousWeight: 1,
+      baselineStart: T - 169 * H,
+    });
+    expect(hourlyWindows(T + 45 * 60_000)).toEqual({
+      current: T,
+      previous: T - H,
+      previousWeight: 0.25,
+      baselineStart: T - 169 * H,
+    });
+    expect(hourlyWindows(T + H - 1).previousWeight).toBeCloseTo(1 / H, 12);
+  });
+
+  it("weights the previous hour by the share of it still in the window (sliding-window counter)", () => {
+    const previous = { requests: 400, costMicros: 4_000_000 };
+    const current = { requests: 30, costMicros: 300_000 };
+    // On the hour, the last 60 minutes are exactly the previous hour.
+    expect(slidingHour({ requests: 0, costMicros: 0 }, previous, 1)).toEqual(previous);
+    // At :45, a quarter of the previous hour is still inside the window.
+    expect(slidingHour(current, previous, hourlyWindows(T + 45 * 60_000).previousWeight)).toEqual({
+      requests: 130,
+      costMicros: 1_300_000,
+    });
+    // Whole requests and micro-USD.
+    expect(slidingHour(current, { requests: 1, costMicros: 1 }, 1 / 3)).toEqual({
+      requests: 30,
+      costMicros: 300_000,
+    });
   });
 });

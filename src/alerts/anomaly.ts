@@ -31,9 +31,49 @@ export interface Activity {
   costMicros: number;
 }
 
+const HOUR_MS = 3_600_000;
+
+/** The hourly rollup buckets (UTC hour starts, epoch ms) an anomaly sweep at some moment reads. */
+export interface HourlyWindows {
+  /** The current clock hour. */
+  current: number;
+  /** The previous clock hour, partly inside the last 60 minutes. */
+  previous: number;
+  /** The share of the previous hour that is still inside the last 60 minutes, in (0, 1]. */
+  previousWeight: number;
+  /** The baseline is the whole hours from here up to `previous` (7 days of them). */
+  baselineStart: number;
+}
+
+/** The buckets that stand for "the last hour" and its baseline at `now` (pure). */
+export function hourlyWindows(now: number): HourlyWindows {
+  const current = Math.floor(now / HOUR_MS) * HOUR_MS;
+  const previous = current - HOUR_MS;
+  return {
+    current,
+    previous,
+    previousWeight: 1 - (now - current) / HOUR_MS,
+    baselineStart: previous - BASELINE_HOURS * HOUR_MS,
+  };
+}
+
+/**
+ * The last 60 minutes' activity estimated from two hourly buckets: the sliding-window counter
+ * approximation — all of the current hour plus the previous hour weighted by the share of it
+ * still inside the window, as if its requests had been spread evenly over it. Exact on the hour;
+ * in between, a burst early in the previous hour is under-counted and one late in it
+ * over-counted, by at most that hour's total. Rounded to whole requests and micro-USD.
+ */
+export function slidingHour(current: Activity, previous: Activity, previousWeight: number): Activity {
+  return {
+    requests: Math.round(current.requests + previous.requests * previousWeight),
+    costMicros: Math.round(current.costMicros + previous.costMicros * previousWeight),
+  };
+}
+
 /** Everything the detector looks at for one key. */
 export interface AnomalyInput {
-  /** The last hour. */
+  /** The last hour (an estimate from hourly buckets: `slidingHour`). */
   recent: Activity;
   /** The baseline window before it (up to 7 days). */
   baseline: Activity;

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../src/alerts/signature.js";
 import { KeywardClient } from "../../src/client/client.js";
 import { ManualClock } from "../../src/core/clock.js";
-import type { UsageEventsTable } from "../../src/store/schema.js";
 import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import type { UsageEvent } from "../../src/usage/types.js";
 import { WebhookReceiver, type ReceivedDelivery } from "../../src/testing/webhook-receiver.js";
 
 const MINUTE = 60_000;
@@ -247,7 +247,12 @@ describe.each(testDialects())("rotation policy and key alerts (%s)", (dialect) =
   });
 });
 
-/** usage.anomaly on a fresh store: spend/rate against the trailing baseline, and never-seen IPs. */
+/**
+ * usage.anomaly on a fresh store: spend/rate against the trailing baseline, and never-seen IPs.
+ * Usage goes through the server's recorder (on SQLite its writer thread), which keeps the
+ * hourly rollups and key_ips; the raw events are then deleted, because the sweep must decide
+ * from those summaries alone and never read usage_events on the main thread.
+ */
 describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
   const clock = new ManualClock(Date.UTC(2026, 4, 1));
   let env: Awaited<ReturnType<typeof setup>>;
@@ -259,34 +264,32 @@ describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
     ts: number,
     ip: string | null,
     cost: number,
-  ): UsageEventsTable => ({
-    request_id: `req_${seq++}`,
+  ): UsageEvent => ({
+    requestId: `req_${seq++}`,
     ts,
-    key_id: keyId,
-    project_id: projectId,
+    keyId,
+    projectId,
     method: "POST",
     endpoint: "/v1/chat/completions",
     model: "gpt-4o-mini",
     status: 200,
-    streamed: 0,
-    prompt_tokens: 10,
-    completion_tokens: 10,
-    cached_tokens: 0,
-    cost_micros: cost,
-    latency_ms: 5,
-    client_ip: ip,
-    upstream_id: null,
+    streamed: false,
+    usage: { prompt: 10, completion: 10, cached: 0 },
+    costMicros: cost,
+    latencyMs: 5,
+    clientIp: ip,
+    upstreamId: null,
   });
-  const insert = async (rows: UsageEventsTable[]) => {
-    for (let i = 0; i < rows.length; i += 400)
-      await t.ctx.store.db
-        .insertInto("usage_events")
-        .values(rows.slice(i, i + 400))
-        .execute();
+  /** Records events as the gateway would, commits them, then drops the raw rows. */
+  const record = async (events: UsageEvent[]) => {
+    for (const e of events) t.ctx.usage.record(e);
+    await t.ctx.usage.flush();
+    expect(t.ctx.usage.pending).toBe(0);
+    await t.ctx.store.db.deleteFrom("usage_events").execute();
   };
   /** 5 requests an hour for the 7 days before the last hour, from 10.0.0.1, $0.001 each. */
   const baseline = (keyId: string, projectId: string) => {
-    const rows: UsageEventsTable[] = [];
+    const rows: UsageEvent[] = [];
     for (let h = 1; h <= 168; h++)
       for (let i = 0; i < 5; i++)
         rows.push(usage(keyId, projectId, clock.now() - HOUR - h * HOUR + i * MINUTE, "10.0.0.1", 1000));
@@ -308,13 +311,13 @@ describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
     const quiet = await t.client.createKey(p.id, { name: "quiet" });
     const newborn = await t.client.createKey(p.id, { name: "newborn" });
     clock.advance(8 * DAY);
-    const now = clock.now();
-    const spike: UsageEventsTable[] = [];
+    const now = clock.now(); // on the hour: the last 60 minutes are exactly the previous bucket
+    const spike: UsageEvent[] = [];
     for (let i = 0; i < 300; i++)
       spike.push(
         usage(spiky.id, p.id, now - 50 * MINUTE + i * 1000, i < 200 ? "10.0.0.1" : "203.0.113.9", 20_000),
       );
-    await insert([
+    await record([
       ...baseline(spiky.id, p.id),
       ...baseline(quiet.id, p.id),
       ...spike,
@@ -324,6 +327,7 @@ describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
         usage(newborn.id, p.id, now - 20 * MINUTE + i, "198.51.100.7", 1000),
       ),
     ]);
+    expect(await t.ctx.store.db.selectFrom("usage_events").select("request_id").execute()).toEqual([]);
     await env.sweep();
     await env.sweep();
     const got = env.alerts("usage.anomaly", spiky.id);
@@ -343,16 +347,24 @@ describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
     expect(env.alerts("usage.anomaly", quiet.id)).toHaveLength(0);
     expect(env.alerts("usage.anomaly", newborn.id)).toHaveLength(0);
 
-    // The spike goes on into the next hour: one more alert, no longer a new IP.
-    clock.advance(HOUR);
-    const more: UsageEventsTable[] = [];
+    // The spike goes on into a later hour: one more alert, no longer a new IP. Half past the
+    // hour, the spike (all in the previous clock hour) counts half: the sliding-window estimate.
+    clock.advance(HOUR + 30 * MINUTE);
+    const more: UsageEvent[] = [];
     for (let i = 0; i < 300; i++)
       more.push(usage(spiky.id, p.id, clock.now() - 50 * MINUTE + i * 1000, "203.0.113.9", 20_000));
-    await insert(more);
+    await record(more);
     await env.sweep();
     await env.sweep();
     const later = env.alerts("usage.anomaly", spiky.id);
     expect(later).toHaveLength(2);
-    expect(later[1]!.payload.data.reasons).toEqual(["request_rate", "spend"]);
+    expect(later[1]!.payload.data).toMatchObject({
+      reasons: ["request_rate", "spend"],
+      requests_last_hour: 150,
+      cost_usd_last_hour: 3,
+      // 167 hours of 5 requests and the first spike's hour, now part of the baseline.
+      baseline_requests_per_hour: 6.756,
+      baseline_hours: 168,
+    });
   });
 });
