@@ -61,6 +61,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private sse: SseRelay | null = null;
+  /** Some of the body has been handed to the client's socket (headers went with it). */
+  private bodyStarted = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -95,8 +97,12 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.mode = "sse";
       this.sse = new SseRelay(this.o.route.usage, this.o.dropUsageChunk);
       this.writeHead(false);
-      // Headers go out now: a streaming client should see the response start at once.
-      this.res.flushHeaders();
+      // A streaming client should see the response start at once, without waiting for the first
+      // event. When that event came in the same read as the headers (the usual case), it is
+      // written first and both leave in one write; otherwise the headers go out on their own.
+      setImmediate(() => {
+        if (!this.bodyStarted && !this.res.writableEnded) this.res.flushHeaders();
+      });
       return;
     }
     const length = Number(headers["content-length"] ?? NaN);
@@ -187,6 +193,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   /** Writes to the client, pausing the upstream until the client catches up. */
   private write(controller: Dispatcher.DispatchController, data: string | Buffer): void {
+    this.bodyStarted = true;
     if (this.res.write(data)) return;
     controller.pause();
     this.res.once("drain", () => controller.resume());
