@@ -7,7 +7,7 @@ import { SecretBox } from "../crypto/secret-box.js";
 import { IdempotencyStore } from "../idempotency/idempotency.js";
 import { KeyCache } from "../keys/cache.js";
 import { CanaryTripwire } from "../keys/canary.js";
-import { LastUsedTracker } from "../keys/last-used.js";
+import { LastUsedTracker, storeLastUsedWriter } from "../keys/last-used.js";
 import { KeyService } from "../keys/service.js";
 import { KeyVerifier } from "../keys/verify.js";
 import { loadGithubPublicKeys, type GithubPublicKeys } from "../leaks/github.js";
@@ -24,7 +24,7 @@ import { ProjectService } from "../projects/service.js";
 import { PriceTable } from "../usage/pricing.js";
 import { directBatchWriter } from "../usage/batch-writer.js";
 import { UsageRecorder } from "../usage/recorder.js";
-import { SqliteWorkerBatchWriter } from "../usage/sqlite-worker-writer.js";
+import { SqliteWriterThread } from "./sqlite-writer.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { CachedUpstreamDirectory, configuredDefaultUpstream } from "../upstreams/directory.js";
 import { UpstreamService } from "../upstreams/service.js";
@@ -111,15 +111,17 @@ export async function createContext(
   upstreamDirectory.startPeriodicReload(UPSTREAM_RELOAD_MS);
   const hasher = createSecretHasher(config.keyPepper);
   const keyCache = new KeyCache(config.keyCacheMaxEntries, config.keyCacheTtlMs, config.negativeCacheTtlMs);
-  const lastUsed = new LastUsedTracker(store.db, config.lastUsedFlushMs, (err) =>
-    logger.warn({ err: errorSummary(err) }, "could not record last-used times; will retry"),
+  // SQLite: the gateway's background writes (and their fsyncs and write-lock waits) run on a
+  // writer thread. PostgreSQL I/O is asynchronous already.
+  const writerThread = store.dialect === "sqlite" ? new SqliteWriterThread(store.location) : null;
+  const lastUsed = new LastUsedTracker(
+    writerThread ?? storeLastUsedWriter(store.db),
+    config.lastUsedFlushMs,
+    (err) => logger.warn({ err: errorSummary(err) }, "could not record last-used times; will retry"),
   );
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
-  // SQLite commits (and their fsync) run in a worker thread; PostgreSQL I/O is async already.
-  const usageWriter =
-    store.dialect === "sqlite" ? new SqliteWorkerBatchWriter(store.location) : directBatchWriter(store.db);
-  const usage = new UsageRecorder(usageWriter, config.usageFlushMs, (err) =>
+  const usage = new UsageRecorder(writerThread ?? directBatchWriter(store.db), config.usageFlushMs, (err) =>
     logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
   );
   usage.start();
@@ -203,6 +205,8 @@ export async function createContext(
       await upstreamClient.close();
       upstreamDirectory.stop();
       await lastUsed.close();
+      // Both flushed above: nothing more can reach the writer thread.
+      await writerThread?.close();
       await store.close();
     },
   };

@@ -1,6 +1,43 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../store/schema.js";
 
+/** Where the tracker's batches go: one transaction per batch, or an error (kept for retry). */
+export interface LastUsedWriter {
+  writeLastUsed(keys: ReadonlyMap<string, number>, admins: ReadonlyMap<string, number>): Promise<void>;
+}
+
+/** Writes last-used batches on the caller's own connection (PostgreSQL, tests). */
+export function storeLastUsedWriter(db: Kysely<DB>): LastUsedWriter {
+  return { writeLastUsed: (keys, admins) => writeLastUsed(db, keys, admins) };
+}
+
+/** Writes one batch of last-used times in one transaction. */
+export async function writeLastUsed(
+  db: Kysely<DB>,
+  keys: ReadonlyMap<string, number>,
+  admins: ReadonlyMap<string, number>,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    // Monotonic: an older touch written late never moves last_used_at backwards.
+    for (const [id, at] of keys) {
+      await tx
+        .updateTable("api_keys")
+        .set({ last_used_at: at })
+        .where("id", "=", id)
+        .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", at)]))
+        .execute();
+    }
+    for (const [id, at] of admins) {
+      await tx
+        .updateTable("admin_keys")
+        .set({ last_used_at: at })
+        .where("id", "=", id)
+        .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", at)]))
+        .execute();
+    }
+  });
+}
+
 /**
  * Records "last used" times in memory and writes them in one batched transaction every few
  * seconds, so a verify or gateway request never waits on a store write (principle 6).
@@ -13,7 +50,7 @@ export class LastUsedTracker {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly writer: LastUsedWriter,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -44,25 +81,7 @@ export class LastUsedTracker {
     this.keys = new Map();
     this.admins = new Map();
     try {
-      await this.db.transaction().execute(async (tx) => {
-        // Monotonic: an older touch written late never moves last_used_at backwards.
-        for (const [id, at] of keys) {
-          await tx
-            .updateTable("api_keys")
-            .set({ last_used_at: at })
-            .where("id", "=", id)
-            .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", at)]))
-            .execute();
-        }
-        for (const [id, at] of admins) {
-          await tx
-            .updateTable("admin_keys")
-            .set({ last_used_at: at })
-            .where("id", "=", id)
-            .where((eb) => eb.or([eb("last_used_at", "is", null), eb("last_used_at", "<", at)]))
-            .execute();
-        }
-      });
+      await this.writer.writeLastUsed(keys, admins);
     } catch (err) {
       // Put them back so the next flush retries; newer touches win.
       for (const [id, at] of keys) if (!this.keys.has(id)) this.keys.set(id, at);

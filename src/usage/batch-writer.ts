@@ -4,10 +4,12 @@ import { keyIpPairs, writeKeyIps } from "./key-ips.js";
 import { eventsToCount, rollupDeltas, uniqueByRequestId, writeRollupDeltas } from "./rollups.js";
 import type { UsageEvent } from "./types.js";
 
-/** Where the recorder's batches go: one transaction per batch, or an error (the batch is retried). */
+/**
+ * Where the recorder's batches go: one transaction per batch, or an error (the batch is retried).
+ * Its owner (the app context) closes it, after the recorder's last flush.
+ */
 export interface UsageBatchWriter {
   write(batch: UsageEvent[]): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** Rows per INSERT: 16 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
@@ -59,7 +61,7 @@ export async function writeUsageBatch(
 
 /** Writes on the caller's connection pool (PostgreSQL: the I/O is asynchronous anyway). */
 export function directBatchWriter(db: Kysely<DB>): UsageBatchWriter {
-  return { write: (batch) => writeUsageBatch(db, batch), close: async () => undefined };
+  return { write: (batch) => writeUsageBatch(db, batch) };
 }
 
 /** The stored row of an event. */

@@ -79,6 +79,5 @@ export class UsageRecorder {
     if (this.queue.length) await this.flush();
     if (this.queue.length)
       this.onError(new Error(`${this.queue.length} usage events could not be written at shutdown`));
-    await this.writer.close();
   }
 }

@@ -8,7 +8,7 @@ import { migrationProvider } from "../../src/store/migrations.js";
 import type { DB } from "../../src/store/schema.js";
 import { createTestStore, testDialects, type TestStore } from "../../src/testing/harness.js";
 import { directBatchWriter, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
-import { SqliteWorkerBatchWriter } from "../../src/usage/sqlite-worker-writer.js";
+import { SqliteWriterThread } from "../../src/app/sqlite-writer.js";
 import type { UsageEvent } from "../../src/usage/types.js";
 
 /**
@@ -53,6 +53,7 @@ describe.each(testDialects())("key_ips kept by the usage writer (%s)", (dialect)
   let database: Database;
   let db: Kysely<DB>;
   let writer: UsageBatchWriter;
+  let thread: SqliteWriterThread | null = null;
 
   beforeAll(async () => {
     store = await createTestStore(dialect);
@@ -61,10 +62,11 @@ describe.each(testDialects())("key_ips kept by the usage writer (%s)", (dialect)
       ...(store.databaseUrl ? { databaseUrl: store.databaseUrl, pgSchema: store.pgSchema! } : {}),
     });
     db = database.db;
-    writer = dialect === "sqlite" ? new SqliteWorkerBatchWriter(database.location) : directBatchWriter(db);
+    thread = dialect === "sqlite" ? new SqliteWriterThread(database.location) : null;
+    writer = thread ?? directBatchWriter(db);
   });
   afterAll(async () => {
-    await writer?.close();
+    await thread?.close();
     await database?.close();
     await store?.cleanup();
   });

@@ -1,17 +1,23 @@
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely } from "kysely";
+import { lowerThisThreadPriority } from "../core/thread-priority.js";
+import { writeLastUsed } from "../keys/last-used.js";
 import { withStatementCache } from "../store/database.js";
 import { ImmediateSqliteDialect } from "../store/sqlite-dialect.js";
 import type { DB } from "../store/schema.js";
-import { toRow, writeUsageBatch, type EventInserter } from "./batch-writer.js";
-import type { UsageEvent } from "./types.js";
+import { toRow, writeUsageBatch, type EventInserter } from "../usage/batch-writer.js";
+import type { WriterRequest } from "./sqlite-writer.js";
 
 /**
- * Worker thread that commits usage batches to the SQLite file on its own connection, so the
- * fsync of each commit (synchronous = FULL) never blocks the gateway's event loop.
+ * The SQLite writer thread: commits the gateway's background writes (usage batches, last-used
+ * times) on its own connection, so neither the fsync of a commit (synchronous = FULL) nor a
+ * wait for the write lock ever blocks the event loop that serves requests. Writes are applied
+ * in the order they arrive.
  */
 const file = (workerData as { file: string }).file;
+// Batches are not urgent, requests are: this thread yields its core to the gateway's.
+lowerThisThreadPriority(10);
 const sqlite = new SQLite(file);
 sqlite.pragma("journal_mode = WAL");
 sqlite.pragma("synchronous = FULL");
@@ -34,12 +40,19 @@ const preparedInserter: EventInserter = async (_tx, events) => {
 
 const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
 
-parentPort!.on("message", (msg: { id: number; batch: UsageEvent[] } | { id: number; close: true }) => {
-  if ("close" in msg) {
-    void db.destroy().then(() => parentPort!.postMessage({ id: msg.id, ok: true }));
-    return;
+async function apply(msg: WriterRequest): Promise<void> {
+  switch (msg.op) {
+    case "usage":
+      return writeUsageBatch(db, msg.batch, preparedInserter);
+    case "last-used":
+      return writeLastUsed(db, msg.keys, msg.admins);
+    case "close":
+      return db.destroy();
   }
-  writeUsageBatch(db, msg.batch, preparedInserter).then(
+}
+
+parentPort!.on("message", (msg: WriterRequest) => {
+  apply(msg).then(
     () => parentPort!.postMessage({ id: msg.id, ok: true }),
     (err: unknown) =>
       parentPort!.postMessage({
