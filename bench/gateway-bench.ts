@@ -31,6 +31,7 @@
  *   BENCH_PHASES           comma list of throughput,fixed,ttfb (default all three)
  *   BENCH_KEYWARD_LOG_LEVEL  KEYWARD_LOG_LEVEL for the keyward process (default: keyward's default)
  *   BENCH_PROFILE=1        run keyward with --cpu-prof; the profile lands in bench/results/
+ *   BENCH_KEYWARD_NODE_ARGS  extra node flags for keyward (experiments; a full run refuses them)
  *   BENCH_QUIET_WAIT       before measuring, wait up to this many seconds for other processes
  *                          to use < 0.3 cores (default 120; 0 = don't wait)
  *   BENCH_BUILD=0          don't run `npm run build` first (default: build, so dist/ is current)
@@ -105,6 +106,8 @@ const MAX_MINUTES = envNum("BENCH_MAX_MINUTES", 30, 1, false);
 const PROFILE = process.env.BENCH_PROFILE === "1";
 const BUILD = process.env.BENCH_BUILD !== "0";
 const KEYWARD_LOG_LEVEL = process.env.BENCH_KEYWARD_LOG_LEVEL || undefined;
+/** Extra node flags for the keyward process, for experiments (e.g. `--trace-gc`). */
+const KEYWARD_NODE_ARGS = (process.env.BENCH_KEYWARD_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const QUIET_WAIT_SECONDS = envNum("BENCH_QUIET_WAIT", 120, 0);
 /** Where the temp dir (keyward's SQLite data dir, nginx's files, logs) goes. */
 const TMP_PARENT = process.env.BENCH_TMPDIR ? path.resolve(process.env.BENCH_TMPDIR) : os.tmpdir();
@@ -118,8 +121,24 @@ const PHASES: Phase[] = (() => {
   return list;
 })();
 
-type TargetName = "direct" | "nginx" | "keyward";
-const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward"];
+type TargetName = "direct" | "nginx" | "keyward" | "keyward-limits";
+const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward", "keyward-limits"];
+/** The keyward targets: the same process, through a key without and with limits and budgets. */
+const KEYWARD_TARGETS: readonly TargetName[] = ["keyward", "keyward-limits"];
+/**
+ * Limits on the `keyward-limits` key and its project: every limiter path runs on every request
+ * (requests, tokens, concurrency, key and project budgets with reservation and settlement), but
+ * none is ever reached during the run, so the two keyward rows measure the cost of the checks.
+ */
+const BENCH_LIMITS = {
+  key: {
+    rpm: 10_000_000,
+    tpm: 10_000_000_000,
+    max_concurrent: 10_000,
+    budget: { usd: 1_000_000, period: "month", timezone: "UTC" },
+  },
+  project: { rpm: 10_000_000, budget: { usd: 1_000_000, period: "day", timezone: "Europe/Berlin" } },
+} as const;
 const TARGETS: TargetName[] = (() => {
   const raw = process.env.BENCH_TARGETS;
   if (!raw) return [...ALL_TARGETS];
@@ -134,6 +153,7 @@ const FULL_RUN =
   ALL_TARGETS.every((t) => TARGETS.includes(t)) &&
   ALL_PHASES.every((p) => PHASES.includes(p)) &&
   !process.env.BENCH_TMPDIR &&
+  KEYWARD_NODE_ARGS.length === 0 &&
   !PROFILE;
 const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === "1" : FULL_RUN;
 
@@ -475,6 +495,8 @@ interface KeywardTarget {
   child: Child;
   origin: string;
   key: string;
+  /** A key whose limits and budgets (BENCH_LIMITS) are checked on every request. */
+  limitedKey: string;
   /** null when the gateway answered; else why keyward is not measured. */
   unavailable: string | null;
 }
@@ -505,9 +527,12 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
     RESULTS_DIR,
     `keyward-gateway-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`,
   );
-  const nodeArgs = PROFILE
-    ? ["--cpu-prof", `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${path.basename(profileFile)}`]
-    : [];
+  const nodeArgs = [
+    ...KEYWARD_NODE_ARGS,
+    ...(PROFILE
+      ? ["--cpu-prof", `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${path.basename(profileFile)}`]
+      : []),
+  ];
   const child = startChild(
     "keyward",
     process.execPath,
@@ -531,6 +556,10 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
   const project = await client.createProject({ name: "bench" });
   const created = await client.createKey(project.id, { name: "bench" });
   const key = created.key;
+  const limitedProject = await client.createProject({ name: "bench-limits", limits: BENCH_LIMITS.project });
+  const limitedKey = (
+    await client.createKey(limitedProject.id, { name: "bench-limits", limits: BENCH_LIMITS.key })
+  ).key;
   // Is the gateway there yet?
   let unavailable: string | null = null;
   try {
@@ -547,7 +576,7 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
   } catch (err) {
     unavailable = `gateway request failed: ${err instanceof Error ? err.message : String(err)}`;
   }
-  return { child, origin, key, unavailable };
+  return { child, origin, key, limitedKey, unavailable };
 }
 /** KEYWARD_* variables the bench sets itself; the caller's others are dropped (reproducible). */
 const envKeep: Record<string, true> = {
@@ -736,40 +765,41 @@ function summarise(
   }
   const d = perTarget.direct;
   const n = perTarget.nginx;
-  const k = perTarget.keyward;
   const checks: Summary["checks"] = [];
-  const p50Add = k && d ? k.fixed.p50 - d.fixed.p50 : NaN;
-  const p99Add = k && d ? k.fixed.p99 - d.fixed.p99 : NaN;
-  const ratio = k && n ? k.maxRps / n.maxRps : NaN;
-  const ttfbAdd = k && d ? k.ttfb.p50 - d.ttfb.p50 : NaN;
-  const ttfbAdd99 = k && d ? k.ttfb.p99 - d.ttfb.p99 : NaN;
   const judge = (v: number, ok: boolean): boolean | null => (Number.isFinite(v) ? ok : null);
   const rate = RATE.toLocaleString("en-US");
-  checks.push({
-    target: `keyward adds ≤ ${TARGET_P50_MS} ms p50 over direct at ${rate} req/s`,
-    measured:
-      k && d ? `${signed(p50Add)} ms (p50 ${f3(k.fixed.p50)} vs ${f3(d.fixed.p50)} ms)` : "not measured",
-    pass: judge(p50Add, p50Add <= TARGET_P50_MS),
-  });
-  checks.push({
-    target: `keyward adds ≤ ${TARGET_P99_MS} ms p99 over direct at ${rate} req/s`,
-    measured:
-      k && d ? `${signed(p99Add)} ms (p99 ${f3(k.fixed.p99)} vs ${f3(d.fixed.p99)} ms)` : "not measured",
-    pass: judge(p99Add, p99Add <= TARGET_P99_MS),
-  });
-  checks.push({
-    target: `keyward max req/s ≥ ${pct(TARGET_RPS_RATIO)} of nginx (${CONNECTIONS} connections)`,
-    measured: k && n ? `${pct(ratio)} (${int(k.maxRps)} vs ${int(n.maxRps)} req/s)` : "not measured",
-    pass: judge(ratio, ratio >= TARGET_RPS_RATIO),
-  });
-  checks.push({
-    target: `streaming TTFB adds ≤ ${TARGET_TTFB_MS} ms (p50)`,
-    measured:
-      k && d
+  for (const name of KEYWARD_TARGETS) {
+    const k = perTarget[name];
+    if (!k) continue;
+    const who = name === "keyward" ? "keyward" : "keyward with limits and budgets";
+    const p50Add = d ? k.fixed.p50 - d.fixed.p50 : NaN;
+    const p99Add = d ? k.fixed.p99 - d.fixed.p99 : NaN;
+    const ratio = n ? k.maxRps / n.maxRps : NaN;
+    const ttfbAdd = d ? k.ttfb.p50 - d.ttfb.p50 : NaN;
+    const ttfbAdd99 = d ? k.ttfb.p99 - d.ttfb.p99 : NaN;
+    checks.push({
+      target: `${who} adds ≤ ${TARGET_P50_MS} ms p50 over direct at ${rate} req/s`,
+      measured: d ? `${signed(p50Add)} ms (p50 ${f3(k.fixed.p50)} vs ${f3(d.fixed.p50)} ms)` : "not measured",
+      pass: judge(p50Add, p50Add <= TARGET_P50_MS),
+    });
+    checks.push({
+      target: `${who} adds ≤ ${TARGET_P99_MS} ms p99 over direct at ${rate} req/s`,
+      measured: d ? `${signed(p99Add)} ms (p99 ${f3(k.fixed.p99)} vs ${f3(d.fixed.p99)} ms)` : "not measured",
+      pass: judge(p99Add, p99Add <= TARGET_P99_MS),
+    });
+    checks.push({
+      target: `${who} max req/s ≥ ${pct(TARGET_RPS_RATIO)} of nginx (${CONNECTIONS} connections)`,
+      measured: n ? `${pct(ratio)} (${int(k.maxRps)} vs ${int(n.maxRps)} req/s)` : "not measured",
+      pass: judge(ratio, ratio >= TARGET_RPS_RATIO),
+    });
+    checks.push({
+      target: `${who}: streaming TTFB adds ≤ ${TARGET_TTFB_MS} ms (p50)`,
+      measured: d
         ? `${signed(ttfbAdd)} ms p50 (${f3(k.ttfb.p50)} vs ${f3(d.ttfb.p50)} ms); p99 ${signed(ttfbAdd99)} ms`
         : "not measured",
-    pass: judge(ttfbAdd, ttfbAdd <= TARGET_TTFB_MS),
-  });
+      pass: judge(ttfbAdd, ttfbAdd <= TARGET_TTFB_MS),
+    });
+  }
   return { ...meta, perTarget, checks };
 }
 
@@ -797,12 +827,32 @@ function markdown(s: Summary): string {
   );
   if (s.keywardUnavailable) L.push(`- **keyward not measured:** ${s.keywardUnavailable}`);
   L.push("");
-  L.push("### Targets (issue 3)");
+  L.push("### Targets (issue 3; issue 4: the same with limits and budgets on)");
   L.push("");
   L.push("| target | measured | result |");
   L.push("| --- | --- | --- |");
   for (const ch of s.checks) L.push(`| ${ch.target} | ${ch.measured} | **${verdict(ch.pass)}** |`);
   L.push("");
+  const off = s.perTarget.keyward;
+  const on = s.perTarget["keyward-limits"];
+  if (off && on) {
+    L.push("### Limits and budgets: with / without (issue 4)");
+    L.push("");
+    L.push(
+      "The same keyward process, two keys: one without limits, one whose key and project carry every limit (see *What is measured*), none of them reached during the run.",
+    );
+    L.push("");
+    L.push("| measure | without limits | with limits and budgets | with / without |");
+    L.push("| --- | ---: | ---: | ---: |");
+    const row = (label: string, a: number, b: number, fmt: (x: number) => string) =>
+      L.push(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(2)}× |`);
+    row("max req/s (64 connections)", off.maxRps, on.maxRps, int);
+    row("keyward µs CPU per request at max req/s", off.cpu.proxyUsPerReq, on.cpu.proxyUsPerReq, f2);
+    row(`p50 at ${c.rate.toLocaleString("en-US")} req/s (ms)`, off.fixed.p50, on.fixed.p50, f3);
+    row(`p99 at ${c.rate.toLocaleString("en-US")} req/s (ms)`, off.fixed.p99, on.fixed.p99, f3);
+    row("streaming TTFB p50 (ms)", off.ttfb.p50, on.ttfb.p50, f3);
+    L.push("");
+  }
   L.push(`### Max throughput: closed loop, ${c.connections} connections, ${c.rounds} × ${c.seconds} s`);
   L.push("");
   L.push(
@@ -862,6 +912,9 @@ function markdown(s: Summary): string {
     `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards with undici, meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
   );
   L.push(
+    `- **keyward-limits** is the same keyward process through a second key, in a second project: the key has ${JSON.stringify(BENCH_LIMITS.key)} and its project ${JSON.stringify(BENCH_LIMITS.project)}. Every request is admitted against all of them — requests and tokens per minute (tokens estimated from the body and the default max output), concurrency, and both budgets, reserving the worst-case cost and settling it with the real usage — and none is reached, so the difference between the two keyward rows is the cost of the checks.`,
+  );
+  L.push(
     "- **Max throughput:** 64 connections each send the next request as soon as the previous answer is read; completed 2xx requests per second. *Proxy CPU* is the proxy's CPU time (all threads; nginx: its worker) over the round's wall time, as a share of one core; *µs CPU/req* is that time per request — the cost that limits throughput when the cores are full. *Waited for a core* is the share of the time the proxy's main thread was ready to run but other processes had the CPUs (from `/proc/<pid>/task/<pid>/schedstat`): the noise's direct effect on the proxy. *Other processes* is the CPU used by processes this bench did not start.",
   );
   L.push(
@@ -879,7 +932,7 @@ function printTable(s: Summary): void {
   const rows = s.targets.filter((t) => s.perTarget[t]);
   console.log("");
   console.log(
-    "target    max req/s   proxy µs/req   p50@rate   p99@rate   added p50/p99        TTFB p50   TTFB p99   added TTFB",
+    "target         max req/s   proxy µs/req   p50@rate   p99@rate   added p50/p99        TTFB p50   TTFB p99   added TTFB",
   );
   const d = s.perTarget.direct;
   for (const t of rows) {
@@ -890,7 +943,7 @@ function printTable(s: Summary): void {
         : "–";
     const addedT = d && t !== "direct" ? signed(r.ttfb.p50 - d.ttfb.p50) : "–";
     console.log(
-      `${t.padEnd(9)} ${int(r.maxRps).padStart(9)}   ${(t === "direct" ? "–" : f2(r.cpu.proxyUsPerReq)).padStart(12)}   ${f3(r.fixed.p50).padStart(8)}   ${f3(r.fixed.p99).padStart(8)}   ${added.padEnd(19)}  ${f3(r.ttfb.p50).padStart(8)}   ${f3(r.ttfb.p99).padStart(8)}   ${addedT}`,
+      `${t.padEnd(14)} ${int(r.maxRps).padStart(9)}   ${(t === "direct" ? "–" : f2(r.cpu.proxyUsPerReq)).padStart(12)}   ${f3(r.fixed.p50).padStart(8)}   ${f3(r.fixed.p99).padStart(8)}   ${added.padEnd(19)}  ${f3(r.ttfb.p50).padStart(8)}   ${f3(r.ttfb.p99).padStart(8)}   ${addedT}`,
     );
   }
   console.log("");
@@ -924,7 +977,8 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  if (BUILD && TARGETS.includes("keyward")) {
+  const wantKeyward = KEYWARD_TARGETS.some((t) => TARGETS.includes(t));
+  if (BUILD && wantKeyward) {
     console.log("building dist/ (npm run build) …");
     try {
       execFileSync("npm", ["run", "-s", "build"], {
@@ -968,7 +1022,7 @@ async function main(): Promise<void> {
   }
   let keywardUnavailable: string | null = null;
   let keywardChild: Child | undefined;
-  if (TARGETS.includes("keyward")) {
+  if (wantKeyward) {
     const k = await startKeyward(tmpDir, mock.origin);
     keywardChild = k.child;
     console.log(`keyward        ${k.origin} (pid ${k.child.proc.pid})`);
@@ -977,12 +1031,20 @@ async function main(): Promise<void> {
       console.warn(`  ! keyward skipped: ${k.unavailable}`);
     } else {
       const pid = k.child.proc.pid!;
-      targets.push({
-        name: "keyward",
-        origin: k.origin,
-        headers: { authorization: `Bearer ${k.key}` },
-        proxyPids: () => [pid],
-      });
+      if (TARGETS.includes("keyward"))
+        targets.push({
+          name: "keyward",
+          origin: k.origin,
+          headers: { authorization: `Bearer ${k.key}` },
+          proxyPids: () => [pid],
+        });
+      if (TARGETS.includes("keyward-limits"))
+        targets.push({
+          name: "keyward-limits",
+          origin: k.origin,
+          headers: { authorization: `Bearer ${k.limitedKey}` },
+          proxyPids: () => [pid],
+        });
     }
   }
   if (targets.length === 0) throw new Error("nothing to measure");
@@ -1017,7 +1079,7 @@ async function main(): Promise<void> {
         concurrency: TTFB_CONCURRENCY,
       });
       checkErrors(t, "stream warm-up", s);
-      console.log(`warm-up ${t.name.padEnd(8)} ${int(w.rps)} req/s`);
+      console.log(`warm-up ${t.name.padEnd(14)} ${int(w.rps)} req/s`);
     }
   }
 
@@ -1037,7 +1099,7 @@ async function main(): Promise<void> {
       checkErrors(t, "throughput", m.result);
       results[t.name]!.throughput.push(m);
       console.log(
-        `round ${round + 1}/${ROUNDS} throughput  ${t.name.padEnd(8)} ${int(m.result.rps).padStart(7)} req/s  p50 ${f2(m.result.latency.p50)} ms  CPU proxy ${pct(m.cpu.proxy)} (${f2(m.cpu.proxyUsPerReq)} µs/req, waited for a core ${pct(m.cpu.proxyRunqueue)}) mock ${pct(m.cpu.mock)} load ${pct(m.cpu.load)} other ${pct(m.cpu.other)}`,
+        `round ${round + 1}/${ROUNDS} throughput  ${t.name.padEnd(14)} ${int(m.result.rps).padStart(7)} req/s  p50 ${f2(m.result.latency.p50)} ms  CPU proxy ${pct(m.cpu.proxy)} (${f2(m.cpu.proxyUsPerReq)} µs/req, waited for a core ${pct(m.cpu.proxyRunqueue)}) mock ${pct(m.cpu.mock)} load ${pct(m.cpu.load)} other ${pct(m.cpu.other)}`,
       );
     }
   }
@@ -1059,7 +1121,7 @@ async function main(): Promise<void> {
       results[t.name]!.fixed.push(m);
       const r = m.result;
       console.log(
-        `round ${round + 1}/${ROUNDS} ${RATE} req/s   ${t.name.padEnd(8)} p50 ${f3(r.latency.p50)}  p90 ${f3(r.latency.p90)}  p99 ${f3(r.latency.p99)}  max ${f2(r.latency.max)} ms  (lag p50 ${f3(r.sendLag!.p50)}, other CPU ${pct(m.cpu.other)})`,
+        `round ${round + 1}/${ROUNDS} ${RATE} req/s   ${t.name.padEnd(14)} p50 ${f3(r.latency.p50)}  p90 ${f3(r.latency.p90)}  p99 ${f3(r.latency.p99)}  max ${f2(r.latency.max)} ms  (lag p50 ${f3(r.sendLag!.p50)}, other CPU ${pct(m.cpu.other)})`,
       );
     }
   }
@@ -1080,7 +1142,7 @@ async function main(): Promise<void> {
       results[t.name]!.ttfb.push(m);
       const r = m.result;
       console.log(
-        `round ${round + 1}/${ROUNDS} stream TTFB ${t.name.padEnd(8)} p50 ${f3(r.latency.p50)}  p99 ${f3(r.latency.p99)} ms  (whole stream p50 ${f2(r.total!.p50)} ms, other CPU ${pct(m.cpu.other)})`,
+        `round ${round + 1}/${ROUNDS} stream TTFB ${t.name.padEnd(14)} p50 ${f3(r.latency.p50)}  p99 ${f3(r.latency.p99)} ms  (whole stream p50 ${f2(r.total!.p50)} ms, other CPU ${pct(m.cpu.other)})`,
       );
     }
   }
