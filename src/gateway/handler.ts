@@ -9,7 +9,7 @@ import type { CachedKey } from "../keys/cache.js";
 import type { KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
-import type { Limiter, Ticket } from "../limits/limiter.js";
+import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
 import { accessLogger, type Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
@@ -128,10 +128,11 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     if (!upstream) return fail(GATEWAY_ERRORS.noUpstream, route.endpoint);
 
     // Limits and budgets: decided for every limit at once, applied only if all allow.
-    const limits =
+    const admission =
       (apiKey.limits ?? apiKey.projectLimits)
-        ? await admit(route, parsed.json, body, apiKey, parsed.models[0] ?? null)
+        ? admit(route, parsed.json, body, apiKey, parsed.models[0] ?? null)
         : null;
+    const limits = admission instanceof Promise ? await admission : admission;
     if (limits && !limits.ok) return fail(limits.error, route.endpoint, limits.headers);
 
     const streamed = parsed.json?.stream === true;
@@ -161,16 +162,14 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     });
   };
 
-  async function admit(
+  /** Limits and budgets for one request; synchronous unless a budget must be loaded first. */
+  function admit(
     route: RouteInfo,
     json: Record<string, unknown> | null,
     body: Buffer | null,
     key: CachedKey,
     model: string | null,
-  ): Promise<
-    | { ok: true; ticket: Ticket; headers: Record<string, string> }
-    | { ok: false; error: GatewayError; headers: Record<string, string> }
-  > {
+  ): LimitOutcome | Promise<LimitOutcome> {
     const budgeted = Boolean(key.limits?.budget ?? key.projectLimits?.budget);
     if (budgeted && route.access === "write" && !(route.resource && BUDGETABLE.has(route.resource))) {
       return { ok: false, error: GATEWAY_ERRORS.notBudgetable, headers: {} };
@@ -184,7 +183,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       deps.prices,
       deps.defaultMaxOutputTokens,
     );
-    const a = await deps.limiter.admit({
+    const a = deps.limiter.admit({
       keyId: key.keyId,
       projectId: key.projectId,
       keyLimits: key.limits,
@@ -193,12 +192,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       worstCostMicros: route.usage === "none" ? 0 : estimate.worstCostMicros,
       now,
     });
-    const headers = rateLimitHeaders(a.checks, now);
-    if (a.ok) return { ok: true, ticket: a.ticket, headers };
-    headers["retry-after"] = String(Math.max(1, Math.ceil((a.failed.resetAt - now) / 1000)));
-    const code = a.failed.kind === "budget" ? "BUDGET_EXCEEDED" : "RATE_LIMITED";
-    if (!Number.isFinite(a.failed.resetAt)) delete headers["retry-after"];
-    return { ok: false, error: verifyError(code, a.reason), headers };
+    return a instanceof Promise ? a.then((x) => limitOutcome(x, now)) : limitOutcome(a, now);
   }
 
   async function forward(req: IncomingMessage, res: ServerResponse, r: Forwarding): Promise<void> {
@@ -303,6 +297,20 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       );
     });
   };
+}
+
+type LimitOutcome =
+  | { ok: true; ticket: Ticket; headers: Record<string, string> }
+  | { ok: false; error: GatewayError; headers: Record<string, string> };
+
+/** A limiter decision as the gateway answers it: rate-limit headers, and the error if refused. */
+function limitOutcome(a: Admission, now: number): LimitOutcome {
+  const headers = rateLimitHeaders(a.checks, now);
+  if (a.ok) return { ok: true, ticket: a.ticket, headers };
+  if (Number.isFinite(a.failed.resetAt))
+    headers["retry-after"] = String(Math.max(1, Math.ceil((a.failed.resetAt - now) / 1000)));
+  const code = a.failed.kind === "budget" ? "BUDGET_EXCEEDED" : "RATE_LIMITED";
+  return { ok: false, error: verifyError(code, a.reason), headers };
 }
 
 interface Forwarding {

@@ -51,6 +51,13 @@ interface Hold {
   concurrent: boolean;
 }
 
+/** A key or project whose limits apply to a request. */
+interface Subject {
+  scope: Scope;
+  id: string;
+  limits: Limits;
+}
+
 /** An admitted request's reservations, to settle (served) or release (never served). */
 export interface Ticket {
   holds: Hold[];
@@ -84,12 +91,25 @@ export class Limiter {
     private readonly alerts: AlertSink,
   ) {}
 
-  async admit(r: AdmissionRequest): Promise<Admission> {
-    const subjects: Array<{ scope: Scope; id: string; limits: Limits }> = [];
+  /**
+   * Admits or refuses a request. Synchronous when the budgets involved are already loaded for
+   * the current period (the usual case: no await, no promise on the hot path); otherwise a
+   * promise that loads them first.
+   */
+  admit(r: AdmissionRequest): Admission | Promise<Admission> {
+    const subjects: Subject[] = [];
     if (r.keyLimits) subjects.push({ scope: "key", id: r.keyId, limits: r.keyLimits });
     if (r.projectLimits) subjects.push({ scope: "project", id: r.projectId, limits: r.projectLimits });
-    for (const s of subjects) if (s.limits.budget) await this.ensureBudget(s.scope, s.id, s.limits, r.now);
+    let loads: Array<Promise<void>> | null = null;
+    for (const s of subjects) {
+      const load = s.limits.budget ? this.ensureBudget(s.scope, s.id, s.limits, r.now) : null;
+      if (load) (loads ??= []).push(load);
+    }
+    return loads ? Promise.all(loads).then(() => this.decide(r, subjects)) : this.decide(r, subjects);
+  }
 
+  /** Decides every check against the counters as they are now, and applies them if all allow. */
+  private decide(r: AdmissionRequest, subjects: readonly Subject[]): Admission {
     // Decide, purely, against a snapshot of every counter involved.
     const checks: Check[] = [];
     for (const s of subjects) {
@@ -216,12 +236,15 @@ export class Limiter {
     return st;
   }
 
-  /** Loads the period's settled spend once per subject and period (concurrent callers share it). */
-  private async ensureBudget(scope: Scope, id: string, limits: Limits, now: number): Promise<void> {
+  /**
+   * Loads the period's settled spend once per subject and period (concurrent callers share the
+   * load). Null when it is loaded already.
+   */
+  private ensureBudget(scope: Scope, id: string, limits: Limits, now: number): Promise<void> | null {
     const budget = limits.budget!;
     const budgetKey = `${budget.period}:${budget.timezone}`;
     const st = this.state(scope, id);
-    if (st.budget && st.budgetKey === budgetKey && now < st.budget.end && now >= st.budget.start) return;
+    if (st.budget && st.budgetKey === budgetKey && now < st.budget.end && now >= st.budget.start) return null;
     const { start, end } = periodBounds(budget.period, budget.timezone, now);
     const loadKey = `${scope}:${id}:${budgetKey}:${start}`;
     let pending = this.loading.get(loadKey);
@@ -235,7 +258,7 @@ export class Limiter {
       this.loading.set(loadKey, pending);
       void pending.finally(() => this.loading.delete(loadKey)).catch(() => undefined);
     }
-    await pending;
+    return pending;
   }
 
   private alertRefusal(r: AdmissionRequest, failed: Check): void {
