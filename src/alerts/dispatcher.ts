@@ -127,6 +127,9 @@ export class WebhookDispatcher {
 
   /** Claims due messages of enabled webhooks (or one message by id) and takes a lease on them. */
   private async claim(onlyId: string | null): Promise<Claimed[]> {
+    // The periodic tick looks before it locks: on SQLite a transaction takes the write lock,
+    // which the usage writer thread may be holding, and the wait would stall the event loop.
+    if (onlyId === null && !(await this.anyDue())) return [];
     return this.store.db.transaction().execute(async (tx) => {
       const now = this.clock.now();
       let q = tx
@@ -165,6 +168,18 @@ export class WebhookDispatcher {
         .execute();
       return rows.map(({ attempts, ...r }) => ({ ...r, attempt: attempts + 1 }));
     });
+  }
+
+  /** Whether any pending message is due (a read through the due index; no transaction). */
+  private async anyDue(): Promise<boolean> {
+    const due = await this.store.db
+      .selectFrom("webhook_outbox")
+      .select("id")
+      .where("status", "=", "pending")
+      .where("next_attempt_at", "<=", this.clock.now())
+      .limit(1)
+      .executeTakeFirst();
+    return due !== undefined;
   }
 
   /** One signed POST, then its outcome recorded. Never throws for the receiver's failures. */

@@ -5,6 +5,7 @@ import type { PolicySweep } from "./policy-sweep.js";
 
 /** Delivered/failed messages and delivery log entries are kept this long. */
 export const DELIVERY_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** What one sweep did. */
 export interface SweepStats {
@@ -23,6 +24,8 @@ export interface SweepStats {
 export class AlertSweeper {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** When old delivery records were last pruned (0: not yet in this process). */
+  private prunedAt = 0;
 
   constructor(
     private readonly store: Database,
@@ -81,6 +84,10 @@ export class AlertSweeper {
 
   /** Old delivery records go; pending messages and alert events (the dedupe memory) stay. */
   private async prune(now: number): Promise<number> {
+    // A DELETE takes SQLite's write lock even when it matches nothing, and the main thread
+    // would wait on the usage writer thread for it: once an hour is plenty for 30-day retention.
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return 0;
+    this.prunedAt = now;
     const cutoff = now - DELIVERY_RETENTION_MS;
     const log = await this.store.db
       .deleteFrom("webhook_deliveries")

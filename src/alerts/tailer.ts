@@ -66,6 +66,9 @@ export class AuditTailer {
   }
 
   private async drain(): Promise<number> {
+    // Checked with a plain read first: on SQLite a transaction here takes the write lock, which
+    // the usage writer thread may be holding, and the wait would stall the event loop every tick.
+    if (!(await this.behind())) return 0;
     let total = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
       const { read, recorded } = await this.store.db.transaction().execute((tx) => this.step(tx));
@@ -74,6 +77,17 @@ export class AuditTailer {
     }
     if (total > 0) this.onRecorded();
     return total;
+  }
+
+  /** Whether the audit log has entries past the cursor (a read; no transaction, no lock). */
+  private async behind(): Promise<boolean> {
+    const next = await this.store.db
+      .selectFrom("audit_log")
+      .select("seq")
+      .where("seq", ">", (eb) => eb.selectFrom("alert_state").select("value").where("name", "=", CURSOR))
+      .limit(1)
+      .executeTakeFirst();
+    return next !== undefined;
   }
 
   private async step(tx: Executor): Promise<{ read: number; recorded: number }> {

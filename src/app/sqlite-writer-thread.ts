@@ -1,7 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely } from "kysely";
-import { lowerThisThreadPriority } from "../core/thread-priority.js";
 import { writeLastUsed } from "../keys/last-used.js";
 import { withStatementCache } from "../store/database.js";
 import { ImmediateSqliteDialect } from "../store/sqlite-dialect.js";
@@ -16,8 +15,6 @@ import type { WriterRequest } from "./sqlite-writer.js";
  * in the order they arrive.
  */
 const file = (workerData as { file: string }).file;
-// Batches are not urgent, requests are: this thread yields its core to the gateway's.
-lowerThisThreadPriority(10);
 const sqlite = new SQLite(file);
 sqlite.pragma("journal_mode = WAL");
 sqlite.pragma("synchronous = FULL");

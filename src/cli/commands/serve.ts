@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
   storeFlags(
     program
       .command("serve")
-      .description("run the keyward server (management API; gateway later)")
+      .description("run the keyward server: the management API and the OpenAI-compatible gateway at /v1")
       .option("--host <host>", "listen address (KEYWARD_HOST, default 127.0.0.1)")
       .option("--port <port>", "listen port (KEYWARD_PORT, default 8080)")
       .option("--init", "on an empty store, create the first owner admin key and print it once"),
