@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHmac, hash } from "node:crypto";
 
 /**
  * Hashes a whole secret for storage and lookup. Keys carry ≥160 bits of entropy, so a fast
@@ -14,10 +14,11 @@ export function createSecretHasher(pepper: string | undefined): SecretHasher {
   if (pepper) {
     return { hash: (secret) => createHmac("sha256", pepper).update(secret).digest("hex") };
   }
-  return { hash: (secret) => createHash("sha256").update(secret).digest("hex") };
+  // One-shot hash(): no Hash object per call (a third of createHash's cost on a key).
+  return { hash: (secret) => hash("sha256", secret, "hex") };
 }
 
 /** SHA-256 hex of a string; for fingerprints and request hashes, never for secrets at rest. */
 export function sha256Hex(data: string): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
 }

@@ -69,9 +69,16 @@ export function clientResponseHeaders(
 }
 
 const NONE: ReadonlySet<string> = new Set();
+/** The Connection values nearly every request and response carries, parsed once. */
+const COMMON_TOKENS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["keep-alive", new Set(["keep-alive"])],
+  ["close", new Set(["close"])],
+]);
 
 function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
   if (!value) return NONE;
+  const common = typeof value === "string" ? COMMON_TOKENS.get(value) : undefined;
+  if (common) return common;
   const text = Array.isArray(value) ? value.join(",") : value;
   return new Set(
     text

@@ -142,13 +142,14 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       let body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       if (this.o.filterModels && this.status === 200) body = filterModelList(body, this.o.filterModels);
-      const usage = this.status < 400 ? usageFromJson(this.o.route.usage, body) : null;
       if (!this.clientGone) {
         const headers = this.headers(false);
         headers["content-length"] = body.length;
         this.res.writeHead(this.status, headers);
         this.res.end(body);
       }
+      // Read only after the answer is on its way: metering is not the client's wait.
+      const usage = this.status < 400 ? usageFromJson(this.o.route.usage, body) : null;
       return this.finish(this.clientGone ? 499 : this.status, usage);
     }
     if (this.mode === "sse") {
