@@ -3,8 +3,7 @@
  *
  *   mock     the mock OpenAI upstream (src/testing/mock-upstream.ts), per-event stream delay;
  *   nginx    Debian's nginx, 1 worker, proxy_pass to the mock with a keepalive upstream pool;
- *   keyward  `bin/keyward.js serve` (the launcher, with its node flags) from dist/, fresh SQLite
- *            data dir, default upstream = mock,
+ *   keyward  `node bin/keyward.js serve` from dist/, fresh SQLite data dir, default upstream = mock,
  *            one project and one `kw_live_` key created through the management API;
  *   load     the load generator (bench/load.ts, undici), driven over IPC.
  *
@@ -528,20 +527,26 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
     RESULTS_DIR,
     `keyward-gateway-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`,
   );
-  // Started the way users start it: through the launcher (its shebang sets keyward's node
-  // flags). Extra flags for experiments and profiling go through NODE_OPTIONS.
-  const nodeOptions = [
+  const nodeArgs = [
     ...KEYWARD_NODE_ARGS,
     ...(PROFILE
       ? ["--cpu-prof", `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${path.basename(profileFile)}`]
       : []),
   ];
-  if (nodeOptions.length)
-    env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? "", ...nodeOptions].join(" ").trim();
   const child = startChild(
     "keyward",
-    path.join(REPO_ROOT, "bin", "keyward.js"),
-    ["serve", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)],
+    process.execPath,
+    [
+      ...nodeArgs,
+      "bin/keyward.js",
+      "serve",
+      "--data-dir",
+      dataDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
     env,
     dir,
   );
@@ -901,7 +906,7 @@ function markdown(s: Summary): string {
   L.push("### What is measured");
   L.push("");
   L.push(
-    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`bin/keyward.js serve` — the launcher, whose shebang sets `--max-semi-space-size=32` — from `dist/`, SQLite in a fresh temp dir). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
+    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
   );
   L.push(
     `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards with undici, meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
