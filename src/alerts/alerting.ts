@@ -1,7 +1,7 @@
-import { errorSummary } from "../app/context.js";
+import { every } from "../core/background.js";
 import type { Clock } from "../core/clock.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import type { Logger } from "../log/logger.js";
+import { errorSummary, type Logger } from "../log/logger.js";
 import type { Database } from "../store/database.js";
 import type { AnomalySettings } from "./anomaly.js";
 import { AnomalySweep } from "./anomaly-sweep.js";
@@ -48,7 +48,7 @@ export class Alerting {
   readonly tailer: AuditTailer;
   readonly sweeper: AlertSweeper;
   readonly dispatcher: WebhookDispatcher;
-  private loop: NodeJS.Timeout | undefined;
+  private stopLoop: (() => void) | undefined;
   private waking = false;
   private closed = false;
   private readonly onError: (what: string, err: unknown) => void;
@@ -109,8 +109,7 @@ export class Alerting {
     this.sink.start();
     this.sweeper.start(this.options.sweepMs);
     if (this.options.dispatchMs > 0) {
-      this.loop = setInterval(() => void this.tick(), this.options.dispatchMs);
-      this.loop.unref();
+      this.stopLoop = every(this.options.dispatchMs, () => void this.tick());
     }
   }
 
@@ -150,7 +149,7 @@ export class Alerting {
 
   /** Stops the timers, writes queued alerts and waits for deliveries in flight. */
   async close(): Promise<void> {
-    if (this.loop) clearInterval(this.loop);
+    this.stopLoop?.();
     await this.sweeper.stop();
     // Queued alerts are written (durable in the outbox) but not delivered now: the next start does.
     this.closed = true;

@@ -1,3 +1,4 @@
+import { SerialQueue, every } from "../core/background.js";
 import type { Clock } from "../core/clock.js";
 import { ID_PREFIX, newId } from "../core/ids.js";
 import { SecretBoxError, type SecretBox } from "../crypto/secret-box.js";
@@ -49,8 +50,8 @@ interface Claimed {
  * one replica at a time.
  */
 export class WebhookDispatcher {
-  private chain: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly queue = new SerialQueue();
+  private stopTimer: (() => void) | undefined;
   private readonly batchSize: number;
   private readonly maxBatches: number;
   private readonly random: () => number;
@@ -78,17 +79,13 @@ export class WebhookDispatcher {
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
-    this.timer = setInterval(
-      () => void this.runOnce().catch((err: unknown) => this.onError(err)),
-      intervalMs,
-    );
-    this.timer.unref();
+    this.stopTimer = every(intervalMs, () => void this.runOnce().catch((err: unknown) => this.onError(err)));
   }
 
   /** Stops the timer and waits for an attempt in progress. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.chain.catch(() => undefined);
+    this.stopTimer?.();
+    await this.queue.idle();
   }
 
   /** Delivers every message due now (bounded by batchSize × maxBatches). */
@@ -120,9 +117,7 @@ export class WebhookDispatcher {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
   }
 
   /** Claims due messages of enabled webhooks (or one message by id) and takes a lease on them. */

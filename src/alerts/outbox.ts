@@ -1,3 +1,4 @@
+import { SerialQueue, every } from "../core/background.js";
 import type { Clock } from "../core/clock.js";
 import type { Database } from "../store/database.js";
 import { recordAlerts } from "./record.js";
@@ -18,8 +19,8 @@ const RECENT_KEYS = 10_000;
 export class AlertOutbox implements AlertSink {
   private queue: AlertEvent[] = [];
   private recent = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  private stopTimer: (() => void) | undefined;
+  private readonly writes = new SerialQueue();
   /** Events dropped because the queue was full. */
   dropped = 0;
   private reportedDropped = 0;
@@ -34,8 +35,7 @@ export class AlertOutbox implements AlertSink {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.flushMs);
-    this.timer.unref();
+    this.stopTimer = every(this.flushMs, () => void this.flush());
   }
 
   emit(event: AlertEvent): void {
@@ -56,8 +56,7 @@ export class AlertOutbox implements AlertSink {
 
   /** Writes what is queued; serialised, so batches never overlap. Never throws. */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
-    return this.writing;
+    return this.writes.run(() => this.write());
   }
 
   private async write(): Promise<void> {
@@ -88,7 +87,7 @@ export class AlertOutbox implements AlertSink {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer?.();
     await this.flush();
     if (this.queue.length) await this.flush();
     if (this.queue.length)

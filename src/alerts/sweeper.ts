@@ -1,3 +1,4 @@
+import { SerialQueue, every } from "../core/background.js";
 import type { Clock } from "../core/clock.js";
 import type { Database } from "../store/database.js";
 import type { AnomalySweep } from "./anomaly-sweep.js";
@@ -22,8 +23,8 @@ export interface SweepStats {
  * does not stop the others, and the first error is rethrown after all ran.
  */
 export class AlertSweeper {
-  private chain: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly queue = new SerialQueue();
+  private stopTimer: (() => void) | undefined;
   /** When old delivery records were last pruned (0: not yet in this process). */
   private prunedAt = 0;
 
@@ -38,22 +39,16 @@ export class AlertSweeper {
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
-    this.timer = setInterval(
-      () => void this.runOnce().catch((err: unknown) => this.onError(err)),
-      intervalMs,
-    );
-    this.timer.unref();
+    this.stopTimer = every(intervalMs, () => void this.runOnce().catch((err: unknown) => this.onError(err)));
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.chain.catch(() => undefined);
+    this.stopTimer?.();
+    await this.queue.idle();
   }
 
   runOnce(): Promise<SweepStats> {
-    const run = this.chain.then(() => this.sweep());
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.queue.run(() => this.sweep());
   }
 
   private async sweep(): Promise<SweepStats> {

@@ -1,3 +1,4 @@
+import { SerialQueue } from "../core/background.js";
 import type { Clock } from "../core/clock.js";
 import type { Database, Executor } from "../store/database.js";
 import type { AuditLogTable } from "../store/schema.js";
@@ -50,7 +51,7 @@ export function lifecycleAlert(entry: AuditLogTable): AlertEvent {
  * chain head), so no entry can appear behind the cursor.
  */
 export class AuditTailer {
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly store: Database,
@@ -60,9 +61,7 @@ export class AuditTailer {
 
   /** Forwards every entry appended since the last run; resolves to how many alerts were recorded. */
   runOnce(): Promise<number> {
-    const run = this.chain.then(() => this.drain());
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.queue.run(() => this.drain());
   }
 
   private async drain(): Promise<number> {

@@ -1,5 +1,6 @@
 import { AdminService } from "../admins/service.js";
 import type { Config } from "../config/config.js";
+import { every } from "../core/background.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { createSecretHasher } from "../core/hashing.js";
 import { loadMasterKeys, type MasterKeys } from "../crypto/master-key.js";
@@ -12,7 +13,7 @@ import { KeyService } from "../keys/service.js";
 import { KeyVerifier } from "../keys/verify.js";
 import { loadGithubPublicKeys, type GithubPublicKeys } from "../leaks/github.js";
 import { LeakService } from "../leaks/service.js";
-import type { Logger } from "../log/logger.js";
+import { errorSummary, type Logger } from "../log/logger.js";
 import { Alerting } from "../alerts/alerting.js";
 import { DEFAULT_ANOMALY_SETTINGS } from "../alerts/anomaly.js";
 import type { AlertSink } from "../alerts/types.js";
@@ -162,8 +163,7 @@ export async function createContext(
       .prune()
       .catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "idempotency sweep failed"));
   void prune();
-  const pruneTimer = setInterval(prune, 60 * 60 * 1000);
-  pruneTimer.unref();
+  const stopPruning = every(60 * 60 * 1000, prune);
   const keys = new KeyService(store, clock, hasher, keyCache, idempotency, {
     brand: config.brand,
     allowDelete: config.allowKeyDelete,
@@ -197,7 +197,7 @@ export async function createContext(
     alerting,
     limiter,
     async close() {
-      clearInterval(pruneTimer);
+      stopPruning();
       // Order matters: requests are already drained by the server; now write what they queued.
       await canary.idle();
       await usage.close();
@@ -211,10 +211,4 @@ export async function createContext(
     },
   };
   return ctx;
-}
-
-/** A log-safe description of an error: its class and message only, never a stack of values. */
-export function errorSummary(err: unknown): { type: string; message: string } {
-  if (err instanceof Error) return { type: err.name, message: err.message };
-  return { type: typeof err, message: String(err) };
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { SerialQueue, every } from "../core/background.js";
 import type { DB } from "../store/schema.js";
 
 /** Where the tracker's batches go: one transaction per batch, or an error (kept for retry). */
@@ -46,8 +47,8 @@ export async function writeLastUsed(
 export class LastUsedTracker {
   private keys = new Map<string, number>();
   private admins = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private stopTimer: (() => void) | undefined;
+  private readonly writes = new SerialQueue();
 
   constructor(
     private readonly writer: LastUsedWriter,
@@ -56,8 +57,7 @@ export class LastUsedTracker {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+    this.stopTimer = every(this.intervalMs, () => void this.flush());
   }
 
   touchKey(id: string, at: number): void {
@@ -70,8 +70,7 @@ export class LastUsedTracker {
 
   /** Writes what has been touched since the last flush. Never throws; errors go to `onError`. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
-    return this.flushing;
+    return this.writes.run(() => this.write());
   }
 
   private async write(): Promise<void> {
@@ -91,7 +90,7 @@ export class LastUsedTracker {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer?.();
     await this.flush();
   }
 }

@@ -39,3 +39,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export function accessLogger(logger: Logger): Logger {
   return logger.child({}, { redact: { paths: [] } });
 }
+
+/** A log-safe description of an error: its class and message only, never a stack of values. */
+export function errorSummary(err: unknown): { type: string; message: string } {
+  if (err instanceof Error) return { type: err.name, message: err.message };
+  return { type: typeof err, message: String(err) };
+}

@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from "../config/config.js";
+import { every } from "../core/background.js";
 import { SecretBoxError, type SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log/logger.js";
 import type { Database } from "../store/database.js";
@@ -39,7 +40,7 @@ export function configuredDefaultUpstream(
 export class CachedUpstreamDirectory implements UpstreamDirectory {
   private readonly entries = new Map<string, Entry>();
   private nextSeq = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private stopTimer: (() => void) | null = null;
 
   constructor(
     private readonly store: Database,
@@ -110,13 +111,12 @@ export class CachedUpstreamDirectory implements UpstreamDirectory {
   /** Reloads everything every `intervalMs`, for changes made by other processes. */
   startPeriodicReload(intervalMs: number): void {
     this.stop();
-    this.timer = setInterval(() => void this.reload(), intervalMs);
-    this.timer.unref();
+    this.stopTimer = every(intervalMs, () => void this.reload());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.stopTimer?.();
+    this.stopTimer = null;
   }
 
   private async reloadAll(): Promise<Array<{ problem: string; keyId: string | null }>> {

@@ -1,3 +1,4 @@
+import { SerialQueue, every } from "../core/background.js";
 import type { UsageBatchWriter } from "./batch-writer.js";
 import type { UsageEvent } from "./types.js";
 
@@ -13,8 +14,8 @@ export class UsageRecorder {
   private queue: UsageEvent[] = [];
   /** The batch being written right now (not yet visible in the store, no longer queued). */
   private inFlight: UsageEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  private stopTimer: (() => void) | undefined;
+  private readonly writes = new SerialQueue();
   recorded = 0;
 
   constructor(
@@ -24,8 +25,7 @@ export class UsageRecorder {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.flushMs);
-    this.timer.unref();
+    this.stopTimer = every(this.flushMs, () => void this.flush());
   }
 
   record(event: UsageEvent): void {
@@ -39,8 +39,7 @@ export class UsageRecorder {
 
   /** Writes what is queued; serialised, so batches never overlap. Never throws. */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
-    return this.writing;
+    return this.writes.run(() => this.write());
   }
 
   private async write(): Promise<void> {
@@ -73,7 +72,7 @@ export class UsageRecorder {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer?.();
     await this.flush();
     // One retry if the last write failed; after that the loss is reported, not hidden.
     if (this.queue.length) await this.flush();
