@@ -42,6 +42,7 @@ import { ROLLUPS } from "../src/usage/rollups.js";
 import type { UsageEvent } from "../src/usage/types.js";
 import { loadPostgres, loadSqlite, MODELS, type DataShape } from "./usage-data.js";
 import { reportUsageBench, writeSection, type DialectResult, type QueryResult } from "./usage-report.js";
+import { usageEvent } from "../src/testing/usage-event.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const FULL_EVENTS = 10_000_000;
@@ -157,22 +158,16 @@ async function measureQueries(db: Kysely<DB>, shape: DataShape): Promise<QueryRe
 function flushEvents(shape: DataShape, round: number): UsageEvent[] {
   return Array.from({ length: 1000 }, (_, i) => {
     const k = shape.keys[(round * 1000 + i) % shape.keys.length]!;
-    return {
+    return usageEvent({
       requestId: `flush-${round}-${i}-${randomBytes(4).toString("hex")}`,
       ts: Date.now() - i,
       keyId: k.id,
       projectId: k.projectId,
-      method: "POST",
-      endpoint: "/v1/chat/completions",
       model: MODELS[i % MODELS.length]!,
-      status: 200,
-      streamed: false,
       usage: { prompt: 500, completion: 100, cached: 0 },
       costMicros: 150,
       latencyMs: 300,
-      clientIp: null,
-      upstreamId: null,
-    };
+    });
   });
 }
 

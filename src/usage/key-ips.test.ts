@@ -1,25 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { usageEvent } from "../testing/usage-event.js";
 import { keyIpPairs } from "./key-ips.js";
 import type { UsageEvent } from "./types.js";
 
 const T0 = Date.UTC(2026, 0, 1);
-const event = (keyId: string, clientIp: string | null, ts: number): UsageEvent => ({
-  requestId: `req_${keyId}_${clientIp}_${ts}`,
-  ts,
-  keyId,
-  projectId: "proj_1",
-  method: "POST",
-  endpoint: "/v1/chat/completions",
-  model: "gpt-4o-mini",
-  status: 200,
-  streamed: false,
-  usage: { prompt: 1, completion: 1, cached: 0 },
-  costMicros: 10,
-  latencyMs: 5,
-  clientIp,
-  upstreamId: null,
-});
+const event = (keyId: string, clientIp: string | null, ts: number): UsageEvent =>
+  usageEvent({ requestId: `req_${keyId}_${clientIp}_${ts}`, ts, keyId, projectId: "proj_1", clientIp });
 
 describe("keyIpPairs", () => {
   it("lists each (key, IP) once with its earliest time, in primary-key order, without null IPs", () => {

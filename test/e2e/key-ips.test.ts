@@ -10,6 +10,7 @@ import { createTestStore, testDialects, type TestStore } from "../../src/testing
 import { directBatchWriter, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
 import { SqliteWriterThread } from "../../src/app/sqlite-writer.js";
 import type { UsageEvent } from "../../src/usage/types.js";
+import { usageEvent } from "../../src/testing/usage-event.js";
 
 /**
  * key_ips is maintained by the usage writer, in the transaction that records the raw events
@@ -18,22 +19,8 @@ import type { UsageEvent } from "../../src/usage/types.js";
  */
 
 const T0 = Date.UTC(2026, 2, 1, 12);
-const event = (requestId: string, keyId: string, clientIp: string | null, ts: number): UsageEvent => ({
-  requestId,
-  ts,
-  keyId,
-  projectId: "proj_1",
-  method: "POST",
-  endpoint: "/v1/chat/completions",
-  model: "gpt-4o-mini",
-  status: 200,
-  streamed: false,
-  usage: { prompt: 1, completion: 1, cached: 0 },
-  costMicros: 10,
-  latencyMs: 5,
-  clientIp,
-  upstreamId: null,
-});
+const event = (requestId: string, keyId: string, clientIp: string | null, ts: number): UsageEvent =>
+  usageEvent({ requestId, ts, keyId, projectId: "proj_1", clientIp });
 
 async function keyIps(db: Kysely<DB>) {
   const rows = await db.selectFrom("key_ips").selectAll().orderBy("key_id").orderBy("ip").execute();

@@ -5,6 +5,7 @@ import { ManualClock } from "../../src/core/clock.js";
 import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
 import type { UsageEvent } from "../../src/usage/types.js";
 import { WebhookReceiver, type ReceivedDelivery } from "../../src/testing/webhook-receiver.js";
+import { usageEvent } from "../../src/testing/usage-event.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -258,28 +259,16 @@ describe.each(testDialects())("usage anomaly alerts (%s)", (dialect) => {
   let env: Awaited<ReturnType<typeof setup>>;
   let t: TestServer;
   let seq = 0;
-  const usage = (
-    keyId: string,
-    projectId: string,
-    ts: number,
-    ip: string | null,
-    cost: number,
-  ): UsageEvent => ({
-    requestId: `req_${seq++}`,
-    ts,
-    keyId,
-    projectId,
-    method: "POST",
-    endpoint: "/v1/chat/completions",
-    model: "gpt-4o-mini",
-    status: 200,
-    streamed: false,
-    usage: { prompt: 10, completion: 10, cached: 0 },
-    costMicros: cost,
-    latencyMs: 5,
-    clientIp: ip,
-    upstreamId: null,
-  });
+  const usage = (keyId: string, projectId: string, ts: number, ip: string | null, cost: number): UsageEvent =>
+    usageEvent({
+      requestId: `req_${seq++}`,
+      ts,
+      keyId,
+      projectId,
+      usage: { prompt: 10, completion: 10, cached: 0 },
+      costMicros: cost,
+      clientIp: ip,
+    });
   /** Records events as the gateway would, commits them, then drops the raw rows. */
   const record = async (events: UsageEvent[]) => {
     for (const e of events) t.ctx.usage.record(e);

@@ -4,6 +4,7 @@ import { registerUsage } from "../../src/cli/commands/usage.js";
 import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageRow } from "../../src/usage/query.js";
 import type { UsageEvent } from "../../src/usage/types.js";
+import { usageEvent } from "../../src/testing/usage-event.js";
 
 /**
  * The usage API over rollups, end to end: answers equal sums computed here from the very events
@@ -82,23 +83,19 @@ describe.each(testDialects())("usage API, CSV export and CLI table (%s)", (diale
     // 600 events over the last 10 days, at odd milliseconds, with a few errors and no-model rows.
     for (let i = 0; i < 600; i++) {
       const k = keys[i % 3]!;
-      events.push({
-        requestId: `req_api_${i}`,
-        // 24-minute slots, 12 minutes off the hour grid of `now`: none sits near a "7d ago" edge.
-        ts: now - 720_000 - ((i * 7919) % 600) * 1_440_000 - (i % 977),
-        keyId: k.id,
-        projectId: k.projectId,
-        method: "POST",
-        endpoint: "/v1/chat/completions",
-        model: i % 10 === 0 ? null : i % 3 === 0 ? "gpt-4o" : "gpt-4o-mini",
-        status: i % 17 === 0 ? 500 : 200,
-        streamed: false,
-        usage: { prompt: 100 + i, completion: 50 + (i % 13), cached: i % 5 },
-        costMicros: 1000 + i * 3,
-        latencyMs: 5,
-        clientIp: null,
-        upstreamId: null,
-      });
+      events.push(
+        usageEvent({
+          requestId: `req_api_${i}`,
+          // 24-minute slots, 12 minutes off the hour grid of `now`: none sits near a "7d ago" edge.
+          ts: now - 720_000 - ((i * 7919) % 600) * 1_440_000 - (i % 977),
+          keyId: k.id,
+          projectId: k.projectId,
+          model: i % 10 === 0 ? null : i % 3 === 0 ? "gpt-4o" : "gpt-4o-mini",
+          status: i % 17 === 0 ? 500 : 200,
+          usage: { prompt: 100 + i, completion: 50 + (i % 13), cached: i % 5 },
+          costMicros: 1000 + i * 3,
+        }),
+      );
     }
     for (const e of events) t.ctx.usage.record(e);
     // A re-send of a few, as a retried flush would: still counted once.

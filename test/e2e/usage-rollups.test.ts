@@ -14,6 +14,7 @@ import { UsageRecorder } from "../../src/usage/recorder.js";
 import { directBatchWriter } from "../../src/usage/batch-writer.js";
 import { ROLLUPS, type RollupSpec } from "../../src/usage/rollups.js";
 import type { UsageEvent } from "../../src/usage/types.js";
+import { usageEvent } from "../../src/testing/usage-event.js";
 
 /**
  * Rollups against the raw events they summarise, on each dialect: after random batches full of
@@ -50,22 +51,20 @@ const eventArb: fc.Arbitrary<UsageEvent> = fc
     cost: fc.nat(2_000_000),
     ip: fc.constantFrom("10.0.0.1", "10.0.0.2", null),
   })
-  .map((r) => ({
-    requestId: `req_${r.id}`,
-    ts: r.ts,
-    keyId: r.key,
-    projectId: KEYS[r.key],
-    method: "POST",
-    endpoint: "/v1/chat/completions",
-    model: r.model,
-    status: r.status,
-    streamed: false,
-    usage: { prompt: r.prompt, completion: r.completion, cached: r.cached },
-    costMicros: r.cost,
-    latencyMs: 10,
-    clientIp: r.ip,
-    upstreamId: null,
-  }));
+  .map((r) =>
+    usageEvent({
+      requestId: `req_${r.id}`,
+      ts: r.ts,
+      keyId: r.key,
+      projectId: KEYS[r.key],
+      model: r.model,
+      status: r.status,
+      usage: { prompt: r.prompt, completion: r.completion, cached: r.cached },
+      costMicros: r.cost,
+      latencyMs: 10,
+      clientIp: r.ip,
+    }),
+  );
 
 const filterArb: fc.Arbitrary<UsageFilter> = fc
   .record({
