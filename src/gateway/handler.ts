@@ -11,6 +11,8 @@ import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
 import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
 import { accessLogger, type Logger } from "../log/logger.js";
+import { defaultDetectors } from "../scan/detectors.js";
+import { Matcher } from "../scan/matcher.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
 import type { PriceTable } from "../usage/pricing.js";
@@ -62,6 +64,8 @@ const BUDGETABLE = new Set([
 export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = accessLogger(deps.logger);
   const requestIds = new IdMinter(ID_PREFIX.request);
+  // A client's own request id is logged; one that holds a key (pasted into the wrong header) is not.
+  const secrets = new Matcher(defaultDetectors([deps.brand]));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     // keyward names every request itself: the id keys its usage row, so a client must not be
@@ -69,7 +73,10 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     // well-formed id the client sent is kept in the log line, for tracing.
     const requestId = requestIds.next(Date.now());
     const incomingId = req.headers["x-request-id"];
-    const clientRequestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : null;
+    const clientRequestId =
+      typeof incomingId === "string" && REQUEST_ID.test(incomingId) && !secrets.has(incomingId)
+        ? incomingId
+        : null;
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const q = url.indexOf("?");

@@ -29,6 +29,13 @@ export class Matcher {
     this.each = detectors.map((detector) => ({ detector, re: new RegExp(detector.pattern, "y") }));
   }
 
+  /** Whether `text` holds any secret these detectors know. */
+  has(text: string): boolean {
+    let found = false;
+    this.find(text, 0, text.length, () => (found = true));
+    return found;
+  }
+
   /**
    * Calls `onMatch` for every secret that starts at an index in [from, to) of `text`, in order.
    * `text[from - 1]` (when it exists) is the real preceding character: it decides the left

@@ -329,6 +329,25 @@ describe.each(testDialects())("OpenAI-compatible gateway with the official SDK (
     for (const id of ids) expect((await usageRow(t, id)).status).toBe(200);
   });
 
+  it("a client's x-request-id is logged for tracing, unless it holds a key", async () => {
+    const pasted = `sk-proj-${"a1B2".repeat(6)}T3BlbkFJ${"c3D4".repeat(6)}`;
+    for (const id of ["trace-abc.123", pasted]) {
+      const res = await fetch(`${t.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${secret}`,
+          "content-type": "application/json",
+          "x-request-id": id,
+        },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    await expect.poll(() => t.logs.text.includes('"client_request_id":"trace-abc.123"')).toBe(true);
+    expect(t.logs.text).not.toContain(pasted);
+  });
+
   it("bodies over the limit get 413; every response has x-request-id; /metrics counts", async () => {
     const big = await fetch(`${t.url}/v1/chat/completions`, {
       method: "POST",
