@@ -17,8 +17,8 @@ import { upstreamRoutes } from "./routes/upstreams.js";
 import { usageRoutes } from "./routes/usage.js";
 import { verifyRoutes } from "./routes/verify.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { clientRequestIdReader } from "../log/client-request-id.js";
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /**
@@ -33,10 +33,10 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
     },
   });
   const { trustProxy, maxBodyBytes } = ctx.config;
+  const clientRequestIdOf = clientRequestIdReader(ctx.config.brand);
 
   app.use("*", async (c, next) => {
-    const incoming = c.req.header("x-request-id");
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = clientRequestIdOf(c.req.header("x-request-id")) ?? randomUUID();
     c.set("requestId", requestId);
     c.set(
       "clientIp",

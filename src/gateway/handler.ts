@@ -10,9 +10,8 @@ import type { KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
 import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
+import { clientRequestIdReader } from "../log/client-request-id.js";
 import { accessLogger, type Logger } from "../log/logger.js";
-import { defaultDetectors } from "../scan/detectors.js";
-import { Matcher } from "../scan/matcher.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
 import type { PriceTable } from "../usage/pricing.js";
@@ -42,7 +41,6 @@ export interface GatewayDeps {
   defaultMaxOutputTokens: number;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
 /** Writes whose cost is metered in tokens (or free), so a budget can hold them. */
 const BUDGETABLE = new Set([
@@ -64,19 +62,14 @@ const BUDGETABLE = new Set([
 export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const log = accessLogger(deps.logger);
   const requestIds = new IdMinter(ID_PREFIX.request);
-  // A client's own request id is logged; one that holds a key (pasted into the wrong header) is not.
-  const secrets = new Matcher(defaultDetectors([deps.brand]));
+  const clientRequestIdOf = clientRequestIdReader(deps.brand);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     // keyward names every request itself: the id keys its usage row, so a client must not be
     // able to pick it (a repeated id would collapse many requests into one metered row). A
     // well-formed id the client sent is kept in the log line, for tracing.
     const requestId = requestIds.next(Date.now());
-    const incomingId = req.headers["x-request-id"];
-    const clientRequestId =
-      typeof incomingId === "string" && REQUEST_ID.test(incomingId) && !secrets.has(incomingId)
-        ? incomingId
-        : null;
+    const clientRequestId = clientRequestIdOf(req.headers["x-request-id"]);
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     const q = url.indexOf("?");

@@ -902,6 +902,11 @@ describe.each(testDialects())("bad input to the management API (%s)", (dialect) 
     // An id that is not safe to echo is replaced, not reflected.
     const odd = await send(t, "GET", "/keys/nope", { headers: { "x-request-id": "<script>" } });
     expect(expectError(odd, { status: 400, code: "invalid_id" }).error.request_id).not.toContain("<");
+    // So is a key pasted into the header: it is neither echoed nor logged.
+    const pasted = `sk-proj-${"a1B2".repeat(6)}T3BlbkFJ${"c3D4".repeat(6)}`;
+    const leaked = await send(t, "GET", "/keys/nope", { headers: { "x-request-id": pasted } });
+    expect(expectError(leaked, { status: 400, code: "invalid_id" }).error.request_id).not.toBe(pasted);
+    expect(t.logs.text).not.toContain(pasted);
   });
 
   describe("fuzzed bodies", () => {
