@@ -1083,67 +1083,56 @@ async function main(): Promise<void> {
     }
   }
 
-  for (let round = 0; round < ROUNDS && PHASES.includes("throughput"); round++) {
-    for (const t of rotate(targets, round)) {
-      const m = await measure(
-        t,
-        {
-          ...spec(t, CHAT_BODY),
-          mode: "closed",
-          connections: CONNECTIONS,
-          seconds: SECONDS,
-          warmupSeconds: 0.5,
-        },
-        mockPid,
-      );
-      checkErrors(t, "throughput", m.result);
-      results[t.name]!.throughput.push(m);
-      console.log(
-        `round ${round + 1}/${ROUNDS} throughput  ${t.name.padEnd(14)} ${int(m.result.rps).padStart(7)} req/s  p50 ${f2(m.result.latency.p50)} ms  CPU proxy ${pct(m.cpu.proxy)} (${f2(m.cpu.proxyUsPerReq)} µs/req, waited for a core ${pct(m.cpu.proxyRunqueue)}) mock ${pct(m.cpu.mock)} load ${pct(m.cpu.load)} other ${pct(m.cpu.other)}`,
-      );
-    }
-  }
-  for (let round = 0; round < ROUNDS && PHASES.includes("fixed"); round++) {
-    for (const t of rotate(targets, round)) {
-      const m = await measure(
-        t,
-        {
-          ...spec(t, CHAT_BODY),
-          mode: "open",
-          rate: RATE,
-          seconds: SECONDS,
-          warmupSeconds: 1,
-          connections: CONNECTIONS,
-        },
-        mockPid,
-      );
-      checkErrors(t, "fixed rate", m.result);
-      results[t.name]!.fixed.push(m);
-      const r = m.result;
-      console.log(
-        `round ${round + 1}/${ROUNDS} ${RATE} req/s   ${t.name.padEnd(14)} p50 ${f3(r.latency.p50)}  p90 ${f3(r.latency.p90)}  p99 ${f3(r.latency.p99)}  max ${f2(r.latency.max)} ms  (lag p50 ${f3(r.sendLag!.p50)}, other CPU ${pct(m.cpu.other)})`,
-      );
-    }
-  }
-  for (let round = 0; round < ROUNDS && PHASES.includes("ttfb"); round++) {
-    for (const t of rotate(targets, round)) {
-      const m = await measure(
-        t,
-        {
-          ...spec(t, STREAM_BODY),
-          mode: "ttfb",
-          count: TTFB_COUNT,
-          concurrency: TTFB_CONCURRENCY,
-          warmupCount: 4,
-        },
-        mockPid,
-      );
-      checkErrors(t, "ttfb", m.result);
-      results[t.name]!.ttfb.push(m);
-      const r = m.result;
-      console.log(
-        `round ${round + 1}/${ROUNDS} stream TTFB ${t.name.padEnd(14)} p50 ${f3(r.latency.p50)}  p99 ${f3(r.latency.p99)} ms  (whole stream p50 ${f2(r.total!.p50)} ms, other CPU ${pct(m.cpu.other)})`,
-      );
+  // Each phase: the job per target, what its errors are called, and its progress line.
+  const phases: Record<Phase, { job: (t: Target) => Job; label: string; line: (m: Measured) => string }> = {
+    throughput: {
+      job: (t) => ({
+        ...spec(t, CHAT_BODY),
+        mode: "closed",
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        warmupSeconds: 0.5,
+      }),
+      label: "throughput",
+      line: ({ result: r, cpu }) =>
+        `throughput  ${int(r.rps).padStart(7)} req/s  p50 ${f2(r.latency.p50)} ms  CPU proxy ${pct(cpu.proxy)} (${f2(cpu.proxyUsPerReq)} µs/req, waited for a core ${pct(cpu.proxyRunqueue)}) mock ${pct(cpu.mock)} load ${pct(cpu.load)} other ${pct(cpu.other)}`,
+    },
+    fixed: {
+      job: (t) => ({
+        ...spec(t, CHAT_BODY),
+        mode: "open",
+        rate: RATE,
+        seconds: SECONDS,
+        warmupSeconds: 1,
+        connections: CONNECTIONS,
+      }),
+      label: "fixed rate",
+      line: ({ result: r, cpu }) =>
+        `${RATE} req/s   p50 ${f3(r.latency.p50)}  p90 ${f3(r.latency.p90)}  p99 ${f3(r.latency.p99)}  max ${f2(r.latency.max)} ms  (lag p50 ${f3(r.sendLag!.p50)}, other CPU ${pct(cpu.other)})`,
+    },
+    ttfb: {
+      job: (t) => ({
+        ...spec(t, STREAM_BODY),
+        mode: "ttfb",
+        count: TTFB_COUNT,
+        concurrency: TTFB_CONCURRENCY,
+        warmupCount: 4,
+      }),
+      label: "ttfb",
+      line: ({ result: r, cpu }) =>
+        `stream TTFB p50 ${f3(r.latency.p50)}  p99 ${f3(r.latency.p99)} ms  (whole stream p50 ${f2(r.total!.p50)} ms, other CPU ${pct(cpu.other)})`,
+    },
+  };
+  for (const phase of ALL_PHASES) {
+    if (!PHASES.includes(phase)) continue;
+    const { job, label, line } = phases[phase];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of rotate(targets, round)) {
+        const m = await measure(t, job(t), mockPid);
+        checkErrors(t, label, m.result);
+        results[t.name]![phase].push(m);
+        console.log(`round ${round + 1}/${ROUNDS} ${t.name.padEnd(14)} ${line(m)}`);
+      }
     }
   }
 
