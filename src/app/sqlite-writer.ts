@@ -12,7 +12,8 @@ export type WriterRequest =
   | { id: number; op: "close" };
 
 /** A request before it is numbered (Omit applied to each member of the union). */
-type Payload = WriterRequest extends infer R ? (R extends unknown ? Omit<R, "id"> : never) : never;
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+type Payload = WithoutId<WriterRequest>;
 
 /**
  * Hands the gateway's background SQLite writes — usage batches and last-used times — to one
