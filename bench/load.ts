@@ -13,11 +13,12 @@
  * Runs in its own process so it never shares an event loop with the servers it measures:
  *   npx tsx bench/load.ts --url http://127.0.0.1:8080 --path /v1/chat/completions \
  *       --mode closed|open|ttfb [-c 64] [-d 10] [--rate 1000] [--count 200] [--concurrency 4] \
- *       [--warmup 1] [-H 'authorization: Bearer kw_live_…'] [--body '{"model":…}']
- * prints one JSON result. `bench/gateway-bench.ts` instead forks it with `--ipc` and sends jobs
- * (see `startLoadWorker`).
+ *       [--warmup 1] [-H 'authorization: Bearer kw_live_…'] [--body '{"model":…}'] [--samples FILE]
+ * prints one JSON result (and, with --samples, writes the raw latency samples to FILE).
+ * `bench/gateway-bench.ts` instead forks it with `--ipc` and sends jobs (see `startLoadWorker`).
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Pool, type Dispatcher } from "undici";
@@ -457,7 +458,13 @@ export function startLoadWorker(): LoadWorker {
   };
 }
 
-function parseCli(argv: readonly string[]): Job {
+interface CliJob {
+  job: Job;
+  /** --samples FILE: also write the raw latency samples (ms, JSON array) there, for pooling. */
+  samplesFile: string | undefined;
+}
+
+function parseCli(argv: readonly string[]): CliJob {
   const a = new Map<string, string>();
   const headers: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -488,32 +495,36 @@ function parseCli(argv: readonly string[]): Job {
   };
   const mode = a.get("mode") ?? "closed";
   const seconds = num("d", num("seconds", 10));
-  if (mode === "closed")
-    return {
-      ...spec,
-      mode,
-      connections: num("c", num("connections", 64)),
-      seconds,
-      warmupSeconds: num("warmup", 1, 0),
-    };
-  if (mode === "open")
-    return {
-      ...spec,
-      mode,
-      rate: num("rate", 1000),
-      seconds,
-      connections: num("c", 64),
-      warmupSeconds: num("warmup", 1, 0),
-    };
-  if (mode === "ttfb")
-    return {
-      ...spec,
-      mode,
-      count: num("count", 200),
-      concurrency: num("concurrency", 1),
-      warmupCount: num("warmup", 10, 0),
-    };
-  throw new Error(`--mode must be closed, open or ttfb`);
+  return { job: cliJob(), samplesFile: a.get("samples") };
+
+  function cliJob(): Job {
+    if (mode === "closed")
+      return {
+        ...spec,
+        mode,
+        connections: num("c", num("connections", 64)),
+        seconds,
+        warmupSeconds: num("warmup", 1, 0),
+      };
+    if (mode === "open")
+      return {
+        ...spec,
+        mode,
+        rate: num("rate", 1000),
+        seconds,
+        connections: num("c", 64),
+        warmupSeconds: num("warmup", 1, 0),
+      };
+    if (mode === "ttfb")
+      return {
+        ...spec,
+        mode,
+        count: num("count", 200),
+        concurrency: num("concurrency", 1),
+        warmupCount: num("warmup", 10, 0),
+      };
+    throw new Error(`--mode must be closed, open or ttfb`);
+  }
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
@@ -532,7 +543,9 @@ if (isMain) {
     process.on("disconnect", () => process.exit(0));
   } else {
     try {
-      const result = await runJob(parseCli(process.argv.slice(2)));
+      const cli = parseCli(process.argv.slice(2));
+      const result = await runJob(cli.job);
+      if (cli.samplesFile) writeFileSync(cli.samplesFile, JSON.stringify(result.samples ?? []));
       delete result.samples;
       process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     } catch (err) {
