@@ -43,9 +43,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 function openSqlite(dataDir: string): Database {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, "keyward.db");
+  const { db } = openSqliteConnection(file);
+  return { db, dialect: "sqlite", location: file, close: () => db.destroy() };
+}
+
+/**
+ * One connection to the SQLite file, set up the same way wherever it is opened (the app, the
+ * writer thread): the raw better-sqlite3 handle and the Kysely instance running on it.
+ */
+export function openSqliteConnection(file: string): { sqlite: SQLite.Database; db: Kysely<DB> } {
   const sqlite = new SQLite(file);
   // WAL lets readers run beside the writer; FULL sync makes a committed key or audit entry
-  // survive power loss, not just a process crash. busy_timeout lets a CLI process share the file.
+  // survive power loss, not just a process crash. busy_timeout lets the writer thread and a CLI
+  // process share the file.
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
@@ -53,7 +63,7 @@ function openSqlite(dataDir: string): Database {
   const db = new Kysely<DB>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
   });
-  return { db, dialect: "sqlite", location: file, close: () => db.destroy() };
+  return { sqlite, db };
 }
 
 function openPostgres(options: DatabaseOptions): Database {
@@ -82,7 +92,7 @@ const STATEMENT_CACHE_SIZE = 500;
  * statements by SQL text is safe here: better-sqlite3 is synchronous and Kysely never iterates
  * two result sets of one statement at once. Bounded: the oldest statement goes first.
  */
-export function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   const prepare = (source: string): SQLite.Statement => {
     let stmt = cache.get(source);

@@ -1,7 +1,13 @@
-import type { Kysely } from "kysely";
-import type { DB, UsageEventsTable } from "../store/schema.js";
+import type { Kysely, Transaction } from "kysely";
+import type { DB, KeyIpsTable, UsageEventsTable } from "../store/schema.js";
 import { keyIpPairs, writeKeyIps } from "./key-ips.js";
-import { eventsToCount, rollupDeltas, uniqueByRequestId, writeRollupDeltas } from "./rollups.js";
+import {
+  eventsToCount,
+  rollupDeltas,
+  uniqueByRequestId,
+  writeRollupDeltas,
+  type RollupDeltas,
+} from "./rollups.js";
 import type { UsageEvent } from "./types.js";
 
 /**
@@ -15,26 +21,39 @@ export interface UsageBatchWriter {
 /** Rows per INSERT: 16 columns × 500 stays far below SQLite's and PostgreSQL's parameter limits. */
 const ROWS_PER_INSERT = 500;
 
-/**
- * Inserts raw events, skipping request ids already recorded, and returns the ids it inserted.
- * Runs inside the batch's transaction.
- */
-export type EventInserter = (tx: Kysely<DB>, events: UsageEvent[]) => Promise<Set<string>>;
+/** The three writes of a batch, each run inside the batch's transaction. */
+export interface BatchStatements {
+  /** Inserts raw events, skipping request ids already recorded; returns the ids it inserted. */
+  insertEvents(tx: Transaction<DB>, events: readonly UsageEvent[]): Promise<Set<string>>;
+  /** Adds the deltas to the rollup tables. */
+  addRollups(tx: Transaction<DB>, deltas: RollupDeltas): Promise<void>;
+  /** Records (key, IP) pairs, keeping the first sighting. */
+  addKeyIps(tx: Transaction<DB>, pairs: readonly KeyIpsTable[]): Promise<void>;
+}
 
-/** The portable inserter: multi-row INSERT … ON CONFLICT DO NOTHING RETURNING through Kysely. */
-export const kyselyInserter: EventInserter = async (tx, events) => {
-  const inserted = new Set<string>();
-  for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
-    const rows = await tx
-      .insertInto("usage_events")
-      .values(events.slice(i, i + ROWS_PER_INSERT).map(toRow))
-      .onConflict((oc) => oc.column("request_id").doNothing())
-      .returning("request_id")
-      .execute();
-    for (const r of rows) inserted.add(r.request_id);
-  }
-  return inserted;
+/** The portable statements: multi-row Kysely queries, built per batch, for both dialects. */
+export const kyselyStatements: BatchStatements = {
+  async insertEvents(tx, events) {
+    const inserted = new Set<string>();
+    for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+      const rows = await eventsInsert(tx, events.slice(i, i + ROWS_PER_INSERT).map(toRow))
+        .returning("request_id")
+        .execute();
+      for (const r of rows) inserted.add(r.request_id);
+    }
+    return inserted;
+  },
+  addRollups: writeRollupDeltas,
+  addKeyIps: writeKeyIps,
 };
+
+/** The insert of raw event rows that skips request ids already recorded, built but not run. */
+export function eventsInsert(db: Kysely<DB>, rows: readonly UsageEventsTable[]) {
+  return db
+    .insertInto("usage_events")
+    .values([...rows])
+    .onConflict((oc) => oc.column("request_id").doNothing());
+}
 
 /**
  * Writes one batch atomically: raw events (exactly once, by request id), their rollups, and the
@@ -44,18 +63,18 @@ export const kyselyInserter: EventInserter = async (tx, events) => {
 export async function writeUsageBatch(
   db: Kysely<DB>,
   batch: UsageEvent[],
-  insertEvents: EventInserter = kyselyInserter,
+  statements: BatchStatements = kyselyStatements,
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
     const unique = uniqueByRequestId(batch);
-    const inserted = await insertEvents(tx, unique);
+    const inserted = await statements.insertEvents(tx, unique);
     // Rollups count exactly the events whose raw row this transaction created: RETURNING
     // lists only rows inserted, never ones skipped as already recorded (a re-send), and all
     // writes commit or roll back together, so a retried batch cannot count twice either.
     // key_ips follows the same rule: a re-sent event must not stand for a sighting.
     const counted = eventsToCount(unique, inserted);
-    await writeRollupDeltas(tx, rollupDeltas(counted));
-    await writeKeyIps(tx, keyIpPairs(counted));
+    await statements.addRollups(tx, rollupDeltas(counted));
+    await statements.addKeyIps(tx, keyIpPairs(counted));
   });
 }
 

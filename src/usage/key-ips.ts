@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { DB, KeyIpsTable } from "../store/schema.js";
 import type { UsageEvent } from "./types.js";
 
@@ -34,9 +34,13 @@ const ROWS_PER_INSERT = 500;
  */
 export async function writeKeyIps(tx: Transaction<DB>, pairs: readonly KeyIpsTable[]): Promise<void> {
   for (let i = 0; i < pairs.length; i += ROWS_PER_INSERT)
-    await tx
-      .insertInto("key_ips")
-      .values(pairs.slice(i, i + ROWS_PER_INSERT))
-      .onConflict((oc) => oc.columns(["key_id", "ip"]).doNothing())
-      .execute();
+    await keyIpsInsert(tx, pairs.slice(i, i + ROWS_PER_INSERT)).execute();
+}
+
+/** The insert of `pairs` into key_ips that leaves pairs already there alone, built but not run. */
+export function keyIpsInsert(db: Kysely<DB>, pairs: readonly KeyIpsTable[]) {
+  return db
+    .insertInto("key_ips")
+    .values([...pairs])
+    .onConflict((oc) => oc.columns(["key_id", "ip"]).doNothing());
 }

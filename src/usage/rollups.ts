@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type Transaction } from "kysely";
+import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { DB, UsageKeyRollupTable } from "../store/schema.js";
 import type { UsageEvent } from "./types.js";
 
@@ -110,11 +110,8 @@ const ROWS_PER_UPSERT = 500;
 export async function writeRollupDeltas(tx: Transaction<DB>, deltas: RollupDeltas): Promise<void> {
   for (const spec of ROLLUPS) {
     const rows = deltas.get(spec.table) ?? [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_UPSERT) {
-      const chunk = rows.slice(i, i + ROWS_PER_UPSERT);
-      if (spec.perKey) await upsertKeyRows(tx, spec.table as KeyTable, chunk);
-      else await upsertProjectRows(tx, spec.table as ProjectTable, chunk);
-    }
+    for (let i = 0; i < rows.length; i += ROWS_PER_UPSERT)
+      await rollupUpsert(tx, spec, rows.slice(i, i + ROWS_PER_UPSERT)).execute();
   }
 }
 
@@ -140,28 +137,26 @@ function addExcluded(table: RollupTable): Record<(typeof SUMS)[number], RawBuild
   return set;
 }
 
-async function upsertKeyRows(
-  tx: Transaction<DB>,
-  table: KeyTable,
+/**
+ * The upsert adding `rows` to a rollup table, built but not run: a new bucket row is inserted,
+ * an existing one gets the sums added. Project tables have no key_id column; it is dropped.
+ */
+export function rollupUpsert(
+  db: Kysely<DB>,
+  spec: RollupSpec,
   rows: readonly RollupRow[],
-): Promise<void> {
-  await tx
-    .insertInto(table)
-    .values([...rows])
-    .onConflict((oc) =>
-      oc.columns(["bucket_start", "key_id", "project_id", "model"]).doUpdateSet(addExcluded(table)),
-    )
-    .execute();
-}
-
-async function upsertProjectRows(
-  tx: Transaction<DB>,
-  table: ProjectTable,
-  rows: readonly RollupRow[],
-): Promise<void> {
-  await tx
-    .insertInto(table)
+): Compilable & { execute(): Promise<unknown> } {
+  if (spec.perKey)
+    return db
+      .insertInto(spec.table as KeyTable)
+      .values([...rows])
+      .onConflict((oc) =>
+        oc.columns(["bucket_start", "key_id", "project_id", "model"]).doUpdateSet(addExcluded(spec.table)),
+      );
+  return db
+    .insertInto(spec.table as ProjectTable)
     .values(rows.map(({ key_id: _key, ...rest }) => rest))
-    .onConflict((oc) => oc.columns(["bucket_start", "project_id", "model"]).doUpdateSet(addExcluded(table)))
-    .execute();
+    .onConflict((oc) =>
+      oc.columns(["bucket_start", "project_id", "model"]).doUpdateSet(addExcluded(spec.table)),
+    );
 }

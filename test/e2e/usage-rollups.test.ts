@@ -4,14 +4,15 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../src/store/database.js";
+import { openDatabase, openSqliteConnection, type Database } from "../../src/store/database.js";
 import { migrationProvider } from "../../src/store/migrations.js";
 import { backfillUsageRollups } from "../../src/store/migrations/0005_usage_rollups.js";
 import type { DB } from "../../src/store/schema.js";
 import { createTestStore, testDialects, type TestStore } from "../../src/testing/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../src/usage/query.js";
 import { UsageRecorder } from "../../src/usage/recorder.js";
-import { directBatchWriter } from "../../src/usage/batch-writer.js";
+import { directBatchWriter, writeUsageBatch, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
+import { preparedBatchStatements } from "../../src/usage/prepared-statements.js";
 import { ROLLUPS, type RollupSpec } from "../../src/usage/rollups.js";
 import type { UsageEvent } from "../../src/usage/types.js";
 import { usageEvent } from "../../src/testing/usage-event.js";
@@ -147,49 +148,71 @@ describe.each(testDialects())("usage rollups (%s)", (dialect) => {
     await store?.cleanup();
   });
 
-  it("equal the raw aggregation after random batches with re-sent events; queries match raw", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.array(eventArb, { minLength: 0, maxLength: 25 }), { minLength: 1, maxLength: 6 }),
-        fc.array(fc.nat(), { maxLength: 3 }),
-        fc.array(filterArb, { minLength: 6, maxLength: 6 }),
-        async (batches, resend, filters) => {
-          await clear(db);
-          const errors: unknown[] = [];
-          const recorder = new UsageRecorder(directBatchWriter(db), 60_000, (e) => errors.push(e));
-          for (const batch of batches) {
-            for (const e of batch) recorder.record(e);
-            await recorder.flush();
-          }
-          // Whole batches re-sent later (a retried flush): nothing may be counted twice.
-          for (const i of resend) {
-            for (const e of batches[i % batches.length]!) recorder.record(e);
-            await recorder.flush();
-          }
-          expect(errors).toEqual([]);
-          await expectKeyIpsOfEvents(db);
-          const snapshot = new Map<string, unknown>();
-          for (const spec of ROLLUPS) {
-            const got = await rollupRows(db, spec);
-            expect(got, spec.table).toEqual(await expectedRows(db, spec));
-            snapshot.set(spec.table, got);
-          }
-          // The migration's backfill builds exactly what the recorder maintained.
-          for (const t of ROLLUP_TABLES) await db.deleteFrom(t).execute();
-          await backfillUsageRollups(db as unknown as Kysely<unknown>);
-          for (const spec of ROLLUPS)
-            expect(await rollupRows(db, spec), spec.table).toEqual(snapshot.get(spec.table));
+  // The SQLite writer thread runs the same queries as prepared statements on its own connection.
+  const writers = dialect === "sqlite" ? (["kysely", "prepared"] as const) : (["kysely"] as const);
+  const openWriter = (
+    kind: (typeof writers)[number],
+  ): { writer: UsageBatchWriter; close(): Promise<void> } => {
+    if (kind === "kysely") return { writer: directBatchWriter(db), close: async () => {} };
+    const conn = openSqliteConnection(path.join(store.dataDir, "keyward.db"));
+    const statements = preparedBatchStatements(conn.sqlite, conn.db);
+    return {
+      writer: { write: (batch) => writeUsageBatch(conn.db, batch, statements) },
+      close: () => conn.db.destroy(),
+    };
+  };
 
-          for (const f of filters) {
-            const fromRollups = await queryUsage(db, f);
-            const fromRaw = await queryUsage(db, f, { rollups: false });
-            expect(fromRollups, JSON.stringify(f)).toEqual(fromRaw);
-          }
-        },
-      ),
-      { numRuns: dialect === "sqlite" ? 40 : 20 },
-    );
-  });
+  it.each(writers)(
+    "equal the raw aggregation after random batches with re-sent events; queries match raw (%s statements)",
+    async (kind) => {
+      const { writer, close } = openWriter(kind);
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.array(eventArb, { minLength: 0, maxLength: 25 }), { minLength: 1, maxLength: 6 }),
+            fc.array(fc.nat(), { maxLength: 3 }),
+            fc.array(filterArb, { minLength: 6, maxLength: 6 }),
+            async (batches, resend, filters) => {
+              await clear(db);
+              const errors: unknown[] = [];
+              const recorder = new UsageRecorder(writer, 60_000, (e) => errors.push(e));
+              for (const batch of batches) {
+                for (const e of batch) recorder.record(e);
+                await recorder.flush();
+              }
+              // Whole batches re-sent later (a retried flush): nothing may be counted twice.
+              for (const i of resend) {
+                for (const e of batches[i % batches.length]!) recorder.record(e);
+                await recorder.flush();
+              }
+              expect(errors).toEqual([]);
+              await expectKeyIpsOfEvents(db);
+              const snapshot = new Map<string, unknown>();
+              for (const spec of ROLLUPS) {
+                const got = await rollupRows(db, spec);
+                expect(got, spec.table).toEqual(await expectedRows(db, spec));
+                snapshot.set(spec.table, got);
+              }
+              // The migration's backfill builds exactly what the recorder maintained.
+              for (const t of ROLLUP_TABLES) await db.deleteFrom(t).execute();
+              await backfillUsageRollups(db as unknown as Kysely<unknown>);
+              for (const spec of ROLLUPS)
+                expect(await rollupRows(db, spec), spec.table).toEqual(snapshot.get(spec.table));
+
+              for (const f of filters) {
+                const fromRollups = await queryUsage(db, f);
+                const fromRaw = await queryUsage(db, f, { rollups: false });
+                expect(fromRollups, JSON.stringify(f)).toEqual(fromRaw);
+              }
+            },
+          ),
+          { numRuns: dialect === "sqlite" ? 40 : 20 },
+        );
+      } finally {
+        await close();
+      }
+    },
+  );
 
   it("a re-sent event changes neither the raw row nor the rollups", async () => {
     await clear(db);
