@@ -1,4 +1,5 @@
 import type { TokenUsage } from "../usage/types.js";
+import { topLevelObjectValue } from "./json-tail.js";
 import type { UsageKind } from "./routes.js";
 
 export const NO_USAGE: TokenUsage = { prompt: 0, completion: 0, cached: 0 };
@@ -30,9 +31,15 @@ export function usageFrom(kind: UsageKind, usage: unknown): TokenUsage | null {
   };
 }
 
-/** Usage from a whole JSON response body, or null when it has none. */
+/**
+ * Usage from a whole JSON response body, or null when it has none. The top-level `usage` object
+ * is read from the end of the body when it can be (see topLevelObjectValue); the whole body is
+ * parsed only when it cannot.
+ */
 export function usageFromJson(kind: UsageKind, body: Buffer): TokenUsage | null {
   if (kind === "none") return null;
+  const usage = topLevelObjectValue(body, "usage");
+  if (usage !== undefined) return usageFrom(kind, usage);
   try {
     const parsed = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
     return usageFrom(kind, parsed.usage);
