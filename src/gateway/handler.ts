@@ -63,6 +63,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
   const log = accessLogger(deps.logger);
   const requestIds = new IdMinter(ID_PREFIX.request);
   const clientRequestIdOf = clientRequestIdReader(deps.brand);
+  const upstreamBase = upstreamBases();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     // keyward names every request itself: the id keys its usage row, so a client must not be
@@ -356,17 +357,21 @@ function checkModels(key: CachedKey, route: RouteInfo, models: string[]): Gatewa
   return null;
 }
 
-const bases = new WeakMap<ResolvedUpstream, { origin: string; path: string }>();
-
-/** An upstream's origin and base path, parsed once per upstream record rather than per request. */
-function upstreamBase(u: ResolvedUpstream): { origin: string; path: string } {
-  let b = bases.get(u);
-  if (!b) {
-    const url = new URL(u.baseUrl);
-    b = { origin: url.origin, path: url.pathname.replace(/\/$/, "") };
-    bases.set(u, b);
-  }
-  return b;
+/**
+ * An upstream's origin and base path, parsed once per upstream record rather than per request
+ * (records are replaced, not changed, when an upstream is edited, so they key the cache).
+ */
+function upstreamBases(): (u: ResolvedUpstream) => { origin: string; path: string } {
+  const bases = new WeakMap<ResolvedUpstream, { origin: string; path: string }>();
+  return (u) => {
+    let b = bases.get(u);
+    if (!b) {
+      const url = new URL(u.baseUrl);
+      b = { origin: url.origin, path: url.pathname.replace(/\/$/, "") };
+      bases.set(u, b);
+    }
+    return b;
+  };
 }
 
 function bearerToken(header: string | undefined): string | null {
