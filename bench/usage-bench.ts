@@ -37,7 +37,7 @@ import { openDatabase, type Database } from "../src/store/database.js";
 import { backfillUsageRollups } from "../src/store/migrations/0005_usage_rollups.js";
 import type { DB } from "../src/store/schema.js";
 import { queryUsage, type UsageFilter, type UsageRow } from "../src/usage/query.js";
-import { writeUsageBatch } from "../src/usage/batch-writer.js";
+import { eventsInsert, toRow, writeUsageBatch } from "../src/usage/batch-writer.js";
 import { ROLLUPS } from "../src/usage/rollups.js";
 import type { UsageEvent } from "../src/usage/types.js";
 import { loadPostgres, loadSqlite, MODELS, type DataShape } from "./usage-data.js";
@@ -175,30 +175,7 @@ function flushEvents(shape: DataShape, round: number): UsageEvent[] {
 async function writeRawOnly(db: Kysely<DB>, events: UsageEvent[]): Promise<void> {
   await db.transaction().execute(async (tx) => {
     for (let i = 0; i < events.length; i += 500)
-      await tx
-        .insertInto("usage_events")
-        .values(
-          events.slice(i, i + 500).map((e) => ({
-            request_id: e.requestId,
-            ts: e.ts,
-            key_id: e.keyId,
-            project_id: e.projectId,
-            method: e.method,
-            endpoint: e.endpoint,
-            model: e.model,
-            status: e.status,
-            streamed: 0,
-            prompt_tokens: e.usage.prompt,
-            completion_tokens: e.usage.completion,
-            cached_tokens: e.usage.cached,
-            cost_micros: e.costMicros,
-            latency_ms: e.latencyMs,
-            client_ip: e.clientIp,
-            upstream_id: e.upstreamId,
-          })),
-        )
-        .onConflict((oc) => oc.column("request_id").doNothing())
-        .execute();
+      await eventsInsert(tx, events.slice(i, i + 500).map(toRow)).execute();
   });
 }
 

@@ -3,12 +3,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { createContext, type AppContext } from "../app/context.js";
 import { KeywardClient } from "../client/client.js";
 import { loadConfig, type ConfigInput } from "../config/config.js";
 import type { Clock } from "../core/clock.js";
 import { createLogger } from "../log/logger.js";
+import { migrationProvider } from "../store/migrations.js";
+import type { DB } from "../store/schema.js";
 import { startServer, type RunningServer } from "../server/server.js";
 
 /**
@@ -57,6 +61,35 @@ export async function createTestStore(dialect: "sqlite" | "postgres"): Promise<T
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test store migrated only up to the migration before `migration`, as a deployment that has
+ * not upgraded yet would be; the caller fills it, destroys the handle, and then opens the store
+ * (which runs the rest of the migrations).
+ */
+export async function storeBefore(store: TestStore, migration: string): Promise<Kysely<DB>> {
+  const names = Object.keys(await migrationProvider.getMigrations()).sort();
+  const index = names.indexOf(migration);
+  if (index < 1) throw new Error(`storeBefore: no migration before "${migration}"`);
+  const db = new Kysely<DB>({
+    dialect: store.databaseUrl
+      ? new PostgresDialect({
+          pool: new pg.Pool({
+            connectionString: store.databaseUrl,
+            options: `-c search_path=${store.pgSchema}`,
+          }),
+        })
+      : new SqliteDialect({ database: new SQLite(path.join(store.dataDir, "keyward.db")) }),
+  });
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(store.pgSchema ? { migrationTableSchema: store.pgSchema } : {}),
+  });
+  const { error } = await migrator.migrateTo(names[index - 1]!);
+  if (error) throw error;
+  return db;
 }
 
 /** Collects log lines in memory so tests can inspect (and scan) everything logged. */

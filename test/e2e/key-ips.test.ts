@@ -1,13 +1,9 @@
-import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
-import path from "node:path";
-import pg from "pg";
+import { sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/store/database.js";
-import { migrationProvider } from "../../src/store/migrations.js";
 import type { DB } from "../../src/store/schema.js";
-import { createTestStore, testDialects, type TestStore } from "../../src/testing/harness.js";
-import { directBatchWriter, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
+import { createTestStore, storeBefore, testDialects, type TestStore } from "../../src/testing/harness.js";
+import { directBatchWriter, toRow, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
 import { SqliteWriterThread } from "../../src/app/sqlite-writer.js";
 import type { UsageEvent } from "../../src/usage/types.js";
 import { usageEvent } from "../../src/testing/usage-event.js";
@@ -126,24 +122,7 @@ describe.each(testDialects())("upgrading to key_ips at write time (%s)", (dialec
   it("copies the pairs the old sweep's cursor had not reached yet", async () => {
     const old = await createTestStore(dialect);
     try {
-      const names = Object.keys(await migrationProvider.getMigrations()).sort();
-      const previous = names[names.indexOf("0007_key_ips_at_write") - 1]!;
-      const legacy = new Kysely<DB>({
-        dialect: old.databaseUrl
-          ? new PostgresDialect({
-              pool: new pg.Pool({
-                connectionString: old.databaseUrl,
-                options: `-c search_path=${old.pgSchema}`,
-              }),
-            })
-          : new SqliteDialect({ database: new SQLite(path.join(old.dataDir, "keyward.db")) }),
-      });
-      const migrator = new Migrator({
-        db: legacy,
-        provider: migrationProvider,
-        ...(old.pgSchema ? { migrationTableSchema: old.pgSchema } : {}),
-      });
-      expect((await migrator.migrateTo(previous)).error).toBeUndefined();
+      const legacy = await storeBefore(old, "0007_key_ips_at_write");
       // The old sweep last ran at T0: it had copied what came before (less its 10-minute overlap).
       const cursor = T0;
       await legacy
@@ -163,29 +142,7 @@ describe.each(testDialects())("upgrading to key_ips at write time (%s)", (dialec
         event("o5", "key_b", "10.0.0.2", T0 - 60_000), // within the overlap: the earliest sighting
         event("o6", "key_b", null, T0 + 40_000),
       ];
-      await legacy
-        .insertInto("usage_events")
-        .values(
-          rows.map((e) => ({
-            request_id: e.requestId,
-            ts: e.ts,
-            key_id: e.keyId,
-            project_id: e.projectId,
-            method: e.method,
-            endpoint: e.endpoint,
-            model: e.model,
-            status: e.status,
-            streamed: 0,
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            cached_tokens: 0,
-            cost_micros: e.costMicros,
-            latency_ms: e.latencyMs,
-            client_ip: e.clientIp,
-            upstream_id: null,
-          })),
-        )
-        .execute();
+      await legacy.insertInto("usage_events").values(rows.map(toRow)).execute();
       await legacy.destroy();
 
       const upgraded = await openDatabase({

@@ -1,17 +1,19 @@
 import fc from "fast-check";
-import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { sql, type Kysely } from "kysely";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, openSqliteConnection, type Database } from "../../src/store/database.js";
-import { migrationProvider } from "../../src/store/migrations.js";
 import { backfillUsageRollups } from "../../src/store/migrations/0005_usage_rollups.js";
 import type { DB } from "../../src/store/schema.js";
-import { createTestStore, testDialects, type TestStore } from "../../src/testing/harness.js";
+import { createTestStore, storeBefore, testDialects, type TestStore } from "../../src/testing/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../src/usage/query.js";
 import { UsageRecorder } from "../../src/usage/recorder.js";
-import { directBatchWriter, writeUsageBatch, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
+import {
+  directBatchWriter,
+  toRow,
+  writeUsageBatch,
+  type UsageBatchWriter,
+} from "../../src/usage/batch-writer.js";
 import { preparedBatchStatements } from "../../src/usage/prepared-statements.js";
 import { ROLLUPS, type RollupSpec } from "../../src/usage/rollups.js";
 import type { UsageEvent } from "../../src/usage/types.js";
@@ -234,49 +236,13 @@ describe.each(testDialects())("usage rollups (%s)", (dialect) => {
     const old = await createTestStore(dialect);
     try {
       // Migrate to the version before 0005, as an existing deployment would be.
-      const names = Object.keys(await migrationProvider.getMigrations()).sort();
-      const previous = names[names.indexOf("0005_usage_rollups") - 1]!;
-      const legacy = new Kysely<DB>({
-        dialect: old.databaseUrl
-          ? new PostgresDialect({
-              pool: new pg.Pool({
-                connectionString: old.databaseUrl,
-                options: `-c search_path=${old.pgSchema}`,
-              }),
-            })
-          : new SqliteDialect({ database: new SQLite(path.join(old.dataDir, "keyward.db")) }),
-      });
-      const migrator = new Migrator({
-        db: legacy,
-        provider: migrationProvider,
-        ...(old.pgSchema ? { migrationTableSchema: old.pgSchema } : {}),
-      });
-      expect((await migrator.migrateTo(previous)).error).toBeUndefined();
+      const legacy = await storeBefore(old, "0005_usage_rollups");
       const events = fc
         .sample(eventArb, { numRuns: 300, seed: 42 })
         .map((e, i) => ({ ...e, requestId: `legacy_${i}` }));
       await legacy
         .insertInto("usage_events")
-        .values(
-          events.map((e) => ({
-            request_id: e.requestId,
-            ts: e.ts,
-            key_id: e.keyId,
-            project_id: e.projectId,
-            method: e.method,
-            endpoint: e.endpoint,
-            model: e.model,
-            status: e.status,
-            streamed: 0,
-            prompt_tokens: e.usage.prompt,
-            completion_tokens: e.usage.completion,
-            cached_tokens: e.usage.cached,
-            cost_micros: e.costMicros,
-            latency_ms: e.latencyMs,
-            client_ip: null,
-            upstream_id: null,
-          })),
-        )
+        .values(events.map((e) => ({ ...toRow(e), client_ip: null })))
         .execute();
       await legacy.destroy();
 
