@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { sql } from "kysely";
 import type { AppContext } from "../app/context.js";
 import { clientIp } from "../core/client-ip.js";
 import { KeywardError } from "../core/errors.js";
 import { requireAdmin } from "./auth.js";
+import { refuseBodiesOver } from "./body-limit.js";
 import type { ApiEnv } from "./env.js";
 import { errorBody, makeErrorHandler, validationError } from "./errors.js";
 import { adminRoutes } from "./routes/admins.js";
@@ -77,18 +77,7 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
       if (!result.success) throw validationError(result.target, result.error);
     },
   });
-  api.use(
-    "*",
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) => {
-        // The rest of the body is never read, so this connection cannot carry another request:
-        // say so, rather than let a keep-alive client reuse a socket the server then drops.
-        c.header("connection", "close");
-        throw new KeywardError("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  api.use("*", refuseBodiesOver(maxBodyBytes));
   api.use("*", async (c, next) => {
     // A body in any other format is refused outright rather than read as "no body".
     const type = c.req.header("content-type");

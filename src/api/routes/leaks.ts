@@ -1,11 +1,11 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppContext } from "../../app/context.js";
 import { forbidden, KeywardError } from "../../core/errors.js";
 import { verifyGithubSignature, type GithubPublicKeys } from "../../leaks/github.js";
 import type { LeakedToken } from "../../leaks/service.js";
 import { requireAdmin } from "../auth.js";
+import { refuseBodiesOver } from "../body-limit.js";
 import type { ApiEnv } from "../env.js";
 
 /** Most tokens in one report. */
@@ -46,17 +46,7 @@ export const LEAK_REPORT_RESPONSE = { status: "accepted" } as const;
  */
 export function leakRoutes(ctx: AppContext, githubKeys: GithubPublicKeys): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const limit = ctx.config.leakReportMaxBytes;
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) => {
-        c.header("connection", "close");
-        throw new KeywardError("payload_too_large", `request body is larger than ${limit} bytes`);
-      },
-    }),
-  );
+  app.use("*", refuseBodiesOver(ctx.config.leakReportMaxBytes));
 
   const accepted202 = {
     202: {
