@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { classify, normalizePath } from "./routes.js";
 
@@ -55,5 +56,48 @@ describe("gateway routes", () => {
     ]) {
       expect(normalizePath(bad), bad).toBeNull();
     }
+  });
+
+  it("agrees with the plain definition (prefix, encoded separators, split segments) on random paths", () => {
+    // The definition normalizePath implements in one pass, written the obvious way.
+    const reference = (raw: string): string | null => {
+      if (!raw.startsWith("/v1/") && raw !== "/v1") return null;
+      if (/%2f|%2e|%5c|\\/i.test(raw)) return null;
+      const trimmed = raw.endsWith("/") ? raw.slice(0, -1) : raw;
+      for (const segment of trimmed.split("/").slice(1)) {
+        if (segment === "" || segment === "." || segment === "..") return null;
+      }
+      return trimmed;
+    };
+    const piece = fc.constantFrom(
+      "/",
+      ".",
+      "..",
+      "%",
+      "%2f",
+      "%2F",
+      "%2e",
+      "%2E",
+      "%5c",
+      "%5C",
+      "%25",
+      "\\",
+      "a",
+      "v1",
+      "chat",
+      "-",
+      "%2",
+    );
+    const path = fc.oneof(
+      fc.array(piece, { maxLength: 12 }).map((p) => "/v1/" + p.join("")),
+      fc.array(piece, { maxLength: 12 }).map((p) => p.join("")),
+      fc.string({ maxLength: 20 }).map((p) => "/v1" + p),
+    );
+    fc.assert(
+      fc.property(path, (p) => {
+        expect(normalizePath(p), p).toBe(reference(p));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

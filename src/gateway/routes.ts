@@ -94,17 +94,39 @@ export function classify(method: string, path: string, contentType: string | und
   };
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const PERCENT = 0x25;
+
 /**
  * The path the gateway checks and forwards, or null when it is ambiguous. Dot segments, empty
  * segments, encoded slashes/dots/backslashes are refused rather than interpreted: a path that
- * could mean two things to two parsers is a bypass waiting to happen.
+ * could mean two things to two parsers is a bypass waiting to happen. One trailing slash is
+ * dropped. (One pass over the characters: this runs on every request.)
  */
 export function normalizePath(rawPath: string): string | null {
   if (!rawPath.startsWith("/v1/") && rawPath !== "/v1") return null;
-  if (/%2f|%2e|%5c|\\/i.test(rawPath)) return null;
-  const trimmed = rawPath.length > 1 && rawPath.endsWith("/") ? rawPath.slice(0, -1) : rawPath;
-  for (const segment of trimmed.split("/").slice(1)) {
-    if (segment === "" || segment === "." || segment === "..") return null;
+  const end = rawPath.charCodeAt(rawPath.length - 1) === SLASH ? rawPath.length - 1 : rawPath.length;
+  let segmentStart = 1;
+  for (let i = 1; i <= end; i++) {
+    const c = i === end ? SLASH : rawPath.charCodeAt(i);
+    if (c === SLASH) {
+      const length = i - segmentStart;
+      if (length === 0) return null;
+      if (length <= 2 && rawPath.charCodeAt(segmentStart) === DOT && rawPath.charCodeAt(i - 1) === DOT)
+        return null;
+      segmentStart = i + 1;
+    } else if (c === BACKSLASH || (c === PERCENT && isEncodedSeparator(rawPath, i + 1))) {
+      return null;
+    }
   }
-  return trimmed;
+  return end === rawPath.length ? rawPath : rawPath.slice(0, end);
+}
+
+/** `%2f`, `%2e` or `%5c` (any case) at `at`: an encoded slash, dot or backslash. */
+function isEncodedSeparator(s: string, at: number): boolean {
+  const hi = s.charCodeAt(at);
+  const lo = s.charCodeAt(at + 1) | 0x20; // lower-cased (digits are not compared)
+  return (hi === 0x32 && (lo === 0x66 || lo === 0x65)) || (hi === 0x35 && lo === 0x63);
 }
