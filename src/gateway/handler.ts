@@ -4,7 +4,6 @@ import { clientIp } from "../core/client-ip.js";
 import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
 import { ID_PREFIX, IdMinter } from "../core/ids.js";
-import { parseKey } from "../core/key-format.js";
 import type { CachedKey } from "../keys/cache.js";
 import type { KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
@@ -88,8 +87,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const key = bearerToken(req.headers.authorization);
     if (!key) return fail(GATEWAY_ERRORS.missingKey);
     // A malformed key is refused before its body is read: no work for unauthenticated noise.
-    const format = parseKey(key, deps.brand);
-    if (!format.ok || format.key.kind === "admin") return fail(verifyError("MALFORMED", undefined));
+    const checkedKey = deps.verifier.checkFormat(key);
+    if (!checkedKey) return fail(verifyError("MALFORMED", undefined));
 
     const route = classify(method, path, req.headers["content-type"]);
     let body: Buffer | null = null;
@@ -106,7 +105,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     let outcome;
     try {
       outcome = await deps.verifier.verify({
-        key,
+        key: checkedKey,
         resource: route.resource ?? null,
         access: route.access,
         ...(parsed.models[0] !== undefined ? { model: parsed.models[0] } : {}),

@@ -31,7 +31,8 @@ export type VerifyCode =
   | "BUDGET_EXCEEDED";
 
 export interface VerifyRequest {
-  key: string;
+  /** The presented secret, or what `checkFormat` made of it (then the format is not re-checked). */
+  key: string | CheckedKey;
   /**
    * The resource the caller wants; omitted = no permission check; `null` = a request keyward
    * cannot classify (an unknown gateway path), which only keys with `all` may make.
@@ -52,6 +53,22 @@ export interface VerifyOutcome {
   /** Present for every code but NOT_FOUND and MALFORMED: only the presented key is described. */
   key?: CachedKey;
   message?: string;
+}
+
+/**
+ * A presented secret whose format and checksum `KeyVerifier.checkFormat` accepted. The gateway
+ * checks the format before it reads a request body (unauthenticated noise costs no more than
+ * that) and hands this on, so verify does not check the same string twice.
+ */
+export class CheckedKey {
+  /** Only `check` makes one: holding a CheckedKey means the check passed. */
+  private constructor(readonly secret: string) {}
+
+  /** A gateway key (live or test) of this brand with a valid checksum, else null. */
+  static check(secret: string, brand: string): CheckedKey | null {
+    const parsed = parseKey(secret, brand);
+    return parsed.ok && parsed.key.kind !== "admin" ? new CheckedKey(secret) : null;
+  }
 }
 
 /**
@@ -76,13 +93,20 @@ export class KeyVerifier {
     this.lookup = compileLookup(store.db);
   }
 
+  /**
+   * Step 1 of verify on its own: format and checksum, offline. A gateway key (live or test)
+   * passes; anything else, an admin key included, is null (MALFORMED).
+   */
+  checkFormat(key: string): CheckedKey | null {
+    return CheckedKey.check(key, this.brand);
+  }
+
   async verify(req: VerifyRequest): Promise<VerifyOutcome> {
     // 1. Format and checksum, offline: typos and look-alikes never reach the store.
-    const parsed = parseKey(req.key, this.brand);
-    if (!parsed.ok || parsed.key.kind === "admin")
-      return { code: "MALFORMED", message: "not a keyward API key" };
+    const checked = typeof req.key === "string" ? this.checkFormat(req.key) : req.key;
+    if (!checked) return { code: "MALFORMED", message: "not a keyward API key" };
     // 2. Hash; 3. cache; 4. store.
-    const hash = this.hasher.hash(req.key);
+    const hash = this.hasher.hash(checked.secret);
     const now = this.clock.now();
     let key = this.cache.get(hash, now);
     if (key === undefined) {
