@@ -10,7 +10,8 @@ import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
 import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
 import { clientRequestIdReader } from "../log/client-request-id.js";
-import { accessLogger, type Logger } from "../log/logger.js";
+import { accessLog } from "../log/access-log.js";
+import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
 import type { PriceTable } from "../usage/pricing.js";
@@ -59,7 +60,7 @@ const BUDGETABLE = new Set([
  * events are queued in memory and written in batches.
  */
 export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const log = accessLogger(deps.logger);
+  const logAccess = accessLog(deps.logger);
   const requestIds = new IdMinter(ID_PREFIX.request);
   const clientRequestIdOf = clientRequestIdReader(deps.brand);
   const upstreamBase = upstreamBases();
@@ -270,18 +271,15 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
       upstreamId: r.upstream.id,
     });
     deps.metrics.requests.inc([r.route.endpoint, String(status)]);
-    log.info(
-      {
-        request_id: r.requestId,
-        ...(r.clientRequestId ? { client_request_id: r.clientRequestId } : {}),
-        key_id: r.apiKey.keyId,
-        method: r.method,
-        endpoint: r.route.endpoint,
-        status,
-        ms: Math.round(elapsedMs),
-      },
-      "gateway request",
-    );
+    logAccess({
+      requestId: r.requestId,
+      clientRequestId: r.clientRequestId,
+      keyId: r.apiKey.keyId,
+      method: r.method,
+      endpoint: r.route.endpoint,
+      status,
+      ms: Math.round(elapsedMs),
+    });
   }
 
   return (req, res) => {

@@ -31,15 +31,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/**
- * A logger for fixed-shape access lines (gateway requests) without redaction: those lines
- * carry only ids, paths, statuses and timings by construction, and redaction would cost
- * several microseconds per request on the hot path.
- */
-export function accessLogger(logger: Logger): Logger {
-  return logger.child({}, { redact: { paths: [] } });
-}
-
 /** A log-safe description of an error: its class and message only, never a stack of values. */
 export function errorSummary(err: unknown): { type: string; message: string } {
   if (err instanceof Error) return { type: err.name, message: err.message };
