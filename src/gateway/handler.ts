@@ -20,7 +20,7 @@ import type { TokenUsage } from "../usage/types.js";
 import { readBody } from "./body.js";
 import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
 import { upstreamRequestHeaders } from "./headers.js";
-import { modelsNamedBy, withUsageRequested } from "./request-models.js";
+import { bodyWithUsageRequested, modelsNamedBy } from "./request-models.js";
 import { ResponseRelay } from "./relay.js";
 import { classify, normalizePath, type RouteInfo } from "./routes.js";
 import type { UpstreamClient } from "./upstream-client.js";
@@ -141,7 +141,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     // client did not ask for it itself.
     const injectUsage =
       streamed && (route.usage === "chat" || route.usage === "completions") && !parsed.usageRequested;
-    if (injectUsage && parsed.json) body = Buffer.from(JSON.stringify(withUsageRequested(parsed.json)));
+    if (injectUsage && parsed.json && body) body = bodyWithUsageRequested(body, parsed.json);
 
     await forward(req, res, {
       started,

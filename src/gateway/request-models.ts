@@ -83,9 +83,33 @@ export function modelsNamedBy(
   return { models, json, usageRequested };
 }
 
-/** The same request with `stream_options.include_usage` switched on. */
-export function withUsageRequested(json: Record<string, unknown>): Record<string, unknown> {
+const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true}');
+const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/**
+ * The request body with `stream_options.include_usage` switched on. `json` is `body` parsed (a
+ * JSON object). When the request has no `stream_options` (the usual case), the member is
+ * spliced in after the opening brace and the client's bytes are otherwise passed on as they
+ * are: re-serialising the whole conversation would cost the event loop time in proportion to
+ * its size (milliseconds for a long one), before the upstream even sees the request. When it
+ * has one, the object is rebuilt with `include_usage` added.
+ */
+export function bodyWithUsageRequested(body: Buffer, json: Record<string, unknown>): Buffer {
+  if (json.stream_options === undefined) {
+    let open = 0;
+    while (isSpace(body[open])) open++;
+    let next = open + 1;
+    while (isSpace(body[next])) next++;
+    // `{}` gets the member alone; otherwise a comma separates it from the first member.
+    const empty = body[next] === 0x7d;
+    return Buffer.concat([
+      body.subarray(0, open + 1),
+      INCLUDE_USAGE,
+      empty ? Buffer.alloc(0) : Buffer.from(","),
+      body.subarray(open + 1),
+    ]);
+  }
   const options =
     typeof json.stream_options === "object" && json.stream_options !== null ? json.stream_options : {};
-  return { ...json, stream_options: { ...options, include_usage: true } };
+  return Buffer.from(JSON.stringify({ ...json, stream_options: { ...options, include_usage: true } }));
 }
