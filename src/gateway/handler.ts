@@ -5,7 +5,7 @@ import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
 import { ID_PREFIX, IdMinter } from "../core/ids.js";
 import type { CachedKey } from "../keys/cache.js";
-import type { KeyVerifier } from "../keys/verify.js";
+import { CheckedKey, type KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
 import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
@@ -88,7 +88,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const key = bearerToken(req.headers.authorization);
     if (!key) return fail(GATEWAY_ERRORS.missingKey);
     // A malformed key is refused before its body is read: no work for unauthenticated noise.
-    const checkedKey = deps.verifier.checkFormat(key);
+    const checkedKey = CheckedKey.check(key, deps.brand);
     if (!checkedKey) return fail(verifyError("MALFORMED", undefined));
 
     const route = classify(method, path, req.headers["content-type"]);

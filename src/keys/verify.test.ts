@@ -24,4 +24,12 @@ describe("CheckedKey.check (verify step 1, offline)", () => {
       expect(CheckedKey.check(bad, "kw")).toBeNull();
     }
   });
+
+  it("keeps the secret out of JSON and of inspection", async () => {
+    const key = generateKey("kw", "live");
+    const checked = CheckedKey.check(key, "kw")!;
+    expect(JSON.stringify({ key: checked })).not.toContain(key);
+    const { inspect } = await import("node:util");
+    expect(inspect(checked)).not.toContain(key);
+  });
 });

@@ -31,7 +31,7 @@ export type VerifyCode =
   | "BUDGET_EXCEEDED";
 
 export interface VerifyRequest {
-  /** The presented secret, or what `checkFormat` made of it (then the format is not re-checked). */
+  /** The presented secret, or what `CheckedKey.check` made of it (then the format is not re-checked). */
   key: string | CheckedKey;
   /**
    * The resource the caller wants; omitted = no permission check; `null` = a request keyward
@@ -56,18 +56,29 @@ export interface VerifyOutcome {
 }
 
 /**
- * A presented secret whose format and checksum `KeyVerifier.checkFormat` accepted. The gateway
+ * A presented secret whose format and checksum passed verify's first step, offline. The gateway
  * checks the format before it reads a request body (unauthenticated noise costs no more than
  * that) and hands this on, so verify does not check the same string twice.
+ *
+ * The secret sits in a private field: a CheckedKey that reaches a log line or `JSON.stringify`
+ * shows nothing of it.
  */
 export class CheckedKey {
-  /** Only `check` makes one: holding a CheckedKey means the check passed. */
-  private constructor(readonly secret: string) {}
+  readonly #secret: string;
 
-  /** A gateway key (live or test) of this brand with a valid checksum, else null. */
+  /** Only `check` makes one: holding a CheckedKey means the check passed. */
+  private constructor(secret: string) {
+    this.#secret = secret;
+  }
+
+  /** A gateway key (live or test) of this brand with a valid checksum, else null (MALFORMED). */
   static check(secret: string, brand: string): CheckedKey | null {
     const parsed = parseKey(secret, brand);
     return parsed.ok && parsed.key.kind !== "admin" ? new CheckedKey(secret) : null;
+  }
+
+  get secret(): string {
+    return this.#secret;
   }
 }
 
@@ -93,17 +104,9 @@ export class KeyVerifier {
     this.lookup = compileLookup(store.db);
   }
 
-  /**
-   * Step 1 of verify on its own: format and checksum, offline. A gateway key (live or test)
-   * passes; anything else, an admin key included, is null (MALFORMED).
-   */
-  checkFormat(key: string): CheckedKey | null {
-    return CheckedKey.check(key, this.brand);
-  }
-
   async verify(req: VerifyRequest): Promise<VerifyOutcome> {
     // 1. Format and checksum, offline: typos and look-alikes never reach the store.
-    const checked = typeof req.key === "string" ? this.checkFormat(req.key) : req.key;
+    const checked = typeof req.key === "string" ? CheckedKey.check(req.key, this.brand) : req.key;
     if (!checked) return { code: "MALFORMED", message: "not a keyward API key" };
     // 2. Hash; 3. cache; 4. store.
     const hash = this.hasher.hash(checked.secret);
