@@ -84,6 +84,7 @@ export function modelsNamedBy(
 }
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true}');
+const INCLUDE_USAGE_AND_COMMA = Buffer.from('"stream_options":{"include_usage":true},');
 const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /**
@@ -101,13 +102,8 @@ export function bodyWithUsageRequested(body: Buffer, json: Record<string, unknow
     let next = open + 1;
     while (isSpace(body[next])) next++;
     // `{}` gets the member alone; otherwise a comma separates it from the first member.
-    const empty = body[next] === 0x7d;
-    return Buffer.concat([
-      body.subarray(0, open + 1),
-      INCLUDE_USAGE,
-      empty ? Buffer.alloc(0) : Buffer.from(","),
-      body.subarray(open + 1),
-    ]);
+    const member = body[next] === 0x7d ? INCLUDE_USAGE : INCLUDE_USAGE_AND_COMMA;
+    return Buffer.concat([body.subarray(0, open + 1), member, body.subarray(open + 1)]);
   }
   const options =
     typeof json.stream_options === "object" && json.stream_options !== null ? json.stream_options : {};
