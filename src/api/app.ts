@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import type { AppContext } from "../app/context.js";
 import { clientIp } from "../core/client-ip.js";
 import { KeywardError } from "../core/errors.js";
+import { clientRequestIdReader } from "../log/client-request-id.js";
 import { requireAdmin } from "./auth.js";
 import { refuseBodiesOver } from "./body-limit.js";
 import type { ApiEnv } from "./env.js";
@@ -17,7 +18,6 @@ import { upstreamRoutes } from "./routes/upstreams.js";
 import { usageRoutes } from "./routes/usage.js";
 import { verifyRoutes } from "./routes/verify.js";
 import { webhookRoutes } from "./routes/webhooks.js";
-import { clientRequestIdReader } from "../log/client-request-id.js";
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 

@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { errorSummary } from "../log/logger.js";
 import { KeywardError, type ErrorCode, type ErrorDetail } from "../core/errors.js";
-import type { Logger } from "../log/logger.js";
+import { errorSummary, type Logger } from "../log/logger.js";
 import { isStoreUnavailable } from "../store/database.js";
 import type { ApiEnv } from "./env.js";
 
