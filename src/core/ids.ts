@@ -91,13 +91,18 @@ export class IdMinter {
       this.offset += 5;
       const hi = (r[b]! << 12) | (r[b + 1]! << 4) | (r[b + 2]! >> 4);
       const lo = ((r[b + 2]! & 15) << 16) | (r[b + 3]! << 8) | r[b + 4]!;
-      for (const q of [hi, lo]) {
-        out[p++] = CROCKFORD_CODES[q >> 15]!;
-        out[p++] = CROCKFORD_CODES[(q >> 10) & 31]!;
-        out[p++] = CROCKFORD_CODES[(q >> 5) & 31]!;
-        out[p++] = CROCKFORD_CODES[q & 31]!;
-      }
+      p = writeQuarter(out, p, hi);
+      p = writeQuarter(out, p, lo);
     }
     return out.toString("latin1");
   }
+}
+
+/** Writes 20 bits as 4 Crockford characters at `p`; returns the position after them. */
+function writeQuarter(out: Buffer, p: number, q: number): number {
+  out[p] = CROCKFORD_CODES[q >> 15]!;
+  out[p + 1] = CROCKFORD_CODES[(q >> 10) & 31]!;
+  out[p + 2] = CROCKFORD_CODES[(q >> 5) & 31]!;
+  out[p + 3] = CROCKFORD_CODES[q & 31]!;
+  return p + 4;
 }
