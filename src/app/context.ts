@@ -131,7 +131,7 @@ export async function createContext(
     cacheMisses: () => keyCache.misses,
     usagePending: () => usage.pending,
   });
-  const upstreamClient = new UpstreamClient(config.upstreamTimeoutMs);
+  const upstreamClient = new UpstreamClient({ timeoutMs: config.upstreamTimeoutMs });
   const alerting = new Alerting(
     {
       store,

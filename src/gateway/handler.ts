@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
 import { clientIp } from "../core/client-ip.js";
 import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
@@ -222,7 +221,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     deps.upstreams.dispatch(
       base.origin,
       {
-        method: r.method as Dispatcher.HttpMethod,
+        method: r.method,
         path: base.path + r.path.slice(3) + r.search,
         headers,
         body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),

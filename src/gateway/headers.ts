@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
+import { headerValue, type ResponseHeaders } from "./http1/response-parser.js";
 import type { ResolvedUpstream } from "../upstreams/types.js";
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones keyward sets itself. Never forwarded. */
@@ -51,20 +52,27 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Response headers for the client: the upstream's, minus hop-by-hop ones. */
+/**
+ * Response headers for the client, as a flat `[name, value, …]` list for `writeHead`: the
+ * upstream's, minus hop-by-hop ones, with keyward's own `x-request-id` and any `extra` headers
+ * (rate-limit state) in place of the upstream's of the same name.
+ */
 export function clientResponseHeaders(
-  upstream: Record<string, string | string[] | undefined>,
+  upstream: ResponseHeaders,
   requestId: string,
   keepLength: boolean,
-): OutgoingHttpHeaders {
-  const named = connectionTokens(upstream.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream)) {
-    if (value === undefined || named.has(name)) continue;
+  extra: Readonly<Record<string, string>>,
+): string[] {
+  const named = connectionTokens(headerValue(upstream, "connection"));
+  const out: string[] = [];
+  for (let i = 0; i < upstream.length; i += 2) {
+    const name = upstream[i]!;
+    if (name === "x-request-id" || named.has(name) || name in extra) continue;
     if (HOP_BY_HOP.has(name) && !(keepLength && name === "content-length")) continue;
-    out[name] = value;
+    out.push(name, upstream[i + 1]!);
   }
-  out["x-request-id"] = requestId;
+  out.push("x-request-id", requestId);
+  for (const name in extra) out.push(name, extra[name]!);
   return out;
 }
 

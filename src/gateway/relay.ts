@@ -1,11 +1,16 @@
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { errors, type Dispatcher } from "undici";
+import type { ServerResponse } from "node:http";
 import type { TokenUsage } from "../usage/types.js";
 import { GATEWAY_ERRORS, sendError } from "./errors.js";
 import { clientResponseHeaders } from "./headers.js";
+import { headerValue } from "./http1/response-parser.js";
 import type { RouteInfo } from "./routes.js";
 import { SseRelay } from "./sse.js";
-import { classifyFailure } from "./upstream-client.js";
+import type {
+  ResponseHeaders,
+  UpstreamControls,
+  UpstreamFailure,
+  UpstreamHandler,
+} from "./upstream-types.js";
 import { usageFromJson } from "./usage-extract.js";
 
 export interface RelayOptions {
@@ -36,7 +41,7 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 type Mode = "waiting" | "buffer" | "sse" | "pipe";
 
 /**
- * Relays one upstream response to the client as an undici dispatch handler: no stream objects
+ * Relays one upstream response to the client as an UpstreamHandler: no stream objects
  * or promises per chunk on the hot path, only callbacks.
  *
  * - Server-sent events go through event by event as they arrive (usage picked out, the usage
@@ -48,16 +53,16 @@ type Mode = "waiting" | "buffer" | "sse" | "pipe";
  * Backpressure: when the client reads slower than the upstream sends, the upstream connection
  * is paused until the client drains. `abort()` (the client went away) stops the upstream request.
  */
-export class ResponseRelay implements Dispatcher.DispatchHandler {
+export class ResponseRelay implements UpstreamHandler {
   /** Settles exactly once, when the exchange is over; never rejects. */
   readonly done: Promise<Relayed>;
   private settle!: (r: Relayed) => void;
-  private controller: Dispatcher.DispatchController | null = null;
+  private controls: UpstreamControls | null = null;
   private clientGone = false;
   private mode: Mode = "waiting";
   private status = 0;
   private headersAt: number | null = null;
-  private upstreamHeaders: Record<string, string | string[] | undefined> = {};
+  private upstreamHeaders: ResponseHeaders = [];
   private chunks: Buffer[] = [];
   private buffered = 0;
   private sse: SseRelay | null = null;
@@ -75,24 +80,19 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   abort(): void {
     if (this.clientGone) return;
     this.clientGone = true;
-    this.controller?.abort(new errors.RequestAbortedError());
+    this.controls?.abort();
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.clientGone) controller.abort(new errors.RequestAbortedError());
+  onStart(controls: UpstreamControls): void {
+    this.controls = controls;
+    if (this.clientGone) controls.abort();
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (statusCode < 200) return; // informational (100 Continue): the real answer follows
+  onHeaders(statusCode: number, headers: ResponseHeaders): void {
     this.headersAt = performance.now();
     this.status = statusCode;
     this.upstreamHeaders = headers;
-    const contentType = String(headers["content-type"] ?? "");
+    const contentType = headerValue(headers, "content-type") ?? "";
     if (contentType.startsWith("text/event-stream")) {
       this.mode = "sse";
       this.sse = new SseRelay(this.o.route.usage, this.o.dropUsageChunk);
@@ -105,7 +105,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       });
       return;
     }
-    const length = Number(headers["content-length"] ?? NaN);
+    const length = Number(headerValue(headers, "content-length") ?? NaN);
     const wantBody = this.o.route.usage !== "none" || this.o.filterModels !== null;
     if (wantBody && !(length > MAX_BUFFERED)) {
       this.mode = "buffer";
@@ -115,36 +115,36 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.writeHead(true);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.clientGone) return;
     switch (this.mode) {
       case "buffer":
         this.chunks.push(chunk);
         this.buffered += chunk.length;
         // No Content-Length and bigger than expected: stop reading it, pass it on unread.
-        if (this.buffered > MAX_BUFFERED) this.switchToPipe(controller);
+        if (this.buffered > MAX_BUFFERED) this.switchToPipe();
         return;
       case "sse": {
         const text = this.sse!.push(chunk);
-        if (text) this.write(controller, text);
+        if (text) this.write(text);
         return;
       }
       case "pipe":
-        this.write(controller, chunk);
+        this.write(chunk);
         return;
       case "waiting":
         return;
     }
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     if (this.mode === "buffer") {
       let body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       if (this.o.filterModels && this.status === 200) body = filterModelList(body, this.o.filterModels);
       if (!this.clientGone) {
         const headers = this.headers(false);
-        headers["content-length"] = body.length;
+        headers.push("content-length", String(body.length));
         this.res.writeHead(this.status, headers);
         this.res.end(body);
       }
@@ -161,8 +161,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.finish(this.clientGone ? 499 : this.status, null);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    const failure = this.clientGone ? "aborted" : classifyFailure(err);
+  onError(upstreamFailure: UpstreamFailure): void {
+    const failure = this.clientGone ? "aborted" : upstreamFailure;
     if (failure === "aborted") {
       if (!this.res.destroyed) this.res.destroy();
       return this.finish(499, this.sse?.usage ?? null);
@@ -193,29 +193,28 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   /** Writes to the client, pausing the upstream until the client catches up. */
-  private write(controller: Dispatcher.DispatchController, data: string | Buffer): void {
+  private write(data: string | Buffer): void {
     this.bodyStarted = true;
     if (this.res.write(data)) return;
-    controller.pause();
-    this.res.once("drain", () => controller.resume());
+    const controls = this.controls!;
+    controls.pause();
+    this.res.once("drain", () => controls.resume());
   }
 
-  private switchToPipe(controller: Dispatcher.DispatchController): void {
+  private switchToPipe(): void {
     this.mode = "pipe";
     this.writeHead(false);
     const held = this.chunks;
     this.chunks = [];
-    for (const c of held) this.write(controller, c);
+    for (const c of held) this.write(c);
   }
 
   private writeHead(keepLength: boolean): void {
     this.res.writeHead(this.status, this.headers(keepLength));
   }
 
-  private headers(keepLength: boolean): OutgoingHttpHeaders {
-    const headers = clientResponseHeaders(this.upstreamHeaders, this.o.requestId, keepLength);
-    for (const name in this.o.extraHeaders) headers[name] = this.o.extraHeaders[name];
-    return headers;
+  private headers(keepLength: boolean): string[] {
+    return clientResponseHeaders(this.upstreamHeaders, this.o.requestId, keepLength, this.o.extraHeaders);
   }
 }
 

@@ -1,69 +1,77 @@
-import { Pool, errors, type Dispatcher } from "undici";
+import type tls from "node:tls";
+import { OriginPool, refuse } from "./http1/origin-pool.js";
+import type { UpstreamHandler, UpstreamRequest } from "./upstream-types.js";
 
-/** How an upstream call failed before a response arrived. */
-export type UpstreamFailure = "timeout" | "unreachable" | "aborted";
-
-/** One upstream request: where it goes and what it carries. */
-export interface UpstreamRequest {
-  method: Dispatcher.HttpMethod;
-  /** Path including the query string. */
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer | NodeJS.ReadableStream | null;
+export interface UpstreamClientOptions {
+  /**
+   * The upstream must make progress within this many ms: connect and answer with headers, and
+   * never go silent longer than this mid-body (a paused exchange — a slow client — is exempt).
+   */
+  timeoutMs: number;
+  /** Connections per origin at most; more requests queue. Default 256. */
+  maxConnections?: number;
+  /** Longest an idle keep-alive connection is kept. Default 30 s. */
+  idleMs?: number;
+  /** Extra TLS options for https upstreams (a private CA, for instance). */
+  tls?: tls.ConnectionOptions;
 }
 
 /**
- * Keep-alive connection pools, one per upstream origin, created on first use. Requests are
- * dispatched with a handler (see ResponseRelay) rather than through `request()`, which would
- * wrap every response in a stream and every request in an AbortSignal. Timeouts: the upstream
- * must start answering within `timeoutMs`, and a streaming body may not go silent for longer
- * than that either.
+ * Keep-alive HTTP/1.1 connections to the upstreams, one pool per origin created on first use
+ * (see OriginPool). One sweep timer per client checks every pool's deadlines, a quarter of the
+ * timeout apart (at most a second), so a request fails at most 25% (or 1 s) after its deadline
+ * and no request pays for a timer of its own.
  */
 export class UpstreamClient {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, OriginPool>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly sweepMs: number;
+  private closed = false;
 
-  constructor(private readonly timeoutMs: number) {}
-
-  /** `origin` like `https://api.openai.com`. The handler hears everything, errors included. */
-  dispatch(origin: string, request: UpstreamRequest, handler: Dispatcher.DispatchHandler): void {
-    this.pool(origin).dispatch(
-      {
-        path: request.path,
-        method: request.method,
-        headers: request.headers,
-        body: request.body as Dispatcher.DispatchOptions["body"],
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      },
-      handler,
-    );
+  constructor(private readonly o: UpstreamClientOptions) {
+    this.sweepMs = Math.max(10, Math.min(1000, Math.floor(o.timeoutMs / 4)));
   }
 
-  private pool(origin: string): Pool {
+  /** `origin` like `https://api.openai.com`. The handler hears everything, errors included. */
+  dispatch(origin: string, request: UpstreamRequest, handler: UpstreamHandler): void {
+    if (this.closed) return refuse(handler, new Error("the upstream client is closed"));
+    this.pool(origin).dispatch(request, handler);
+  }
+
+  /** Open connections to `origin` (idle and busy). */
+  connections(origin: string): number {
+    return this.pools.get(origin)?.connections ?? 0;
+  }
+
+  private pool(origin: string): OriginPool {
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, pipelining: 1 });
+      pool = new OriginPool(new URL(origin), {
+        timeoutMs: this.o.timeoutMs,
+        maxConnections: this.o.maxConnections ?? 256,
+        idleMs: this.o.idleMs ?? 30_000,
+        ...(this.o.tls ? { tls: this.o.tls } : {}),
+      });
       this.pools.set(origin, pool);
+      if (!this.sweeper) {
+        this.sweeper = setInterval(() => this.sweep(), this.sweepMs);
+        this.sweeper.unref();
+      }
     }
     return pool;
   }
 
+  private sweep(): void {
+    const now = performance.now();
+    for (const pool of this.pools.values()) pool.sweep(now);
+  }
+
+  /** Waits for running exchanges to end (timeouts still apply), then closes every connection. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.pools.values()].map((p) => p.close()));
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     this.pools.clear();
   }
-}
-
-/** Classifies an error from an upstream exchange. */
-export function classifyFailure(err: unknown): UpstreamFailure {
-  if (
-    err instanceof errors.HeadersTimeoutError ||
-    err instanceof errors.BodyTimeoutError ||
-    err instanceof errors.ConnectTimeoutError
-  ) {
-    return "timeout";
-  }
-  if (err instanceof errors.RequestAbortedError || (err instanceof Error && err.name === "AbortError"))
-    return "aborted";
-  return "unreachable";
 }

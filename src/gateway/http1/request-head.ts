@@ -1,0 +1,36 @@
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * What a header value may not carry: controls other than tab (a CR or LF would start a new
+ * header) and anything beyond Latin-1, which the head's encoding could not carry faithfully.
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A request target is visible ASCII (and obs-text): no spaces or controls. */
+const BAD_TARGET = /[\0- \x7f]/;
+
+/** The request could not be written as HTTP/1.1 (a header or path that would corrupt the head). */
+export class InvalidRequestError extends Error {
+  override readonly name = "InvalidRequestError";
+}
+
+/**
+ * The head of an HTTP/1.1 request, validated field by field so that no value can inject a
+ * header or a second request into the upstream connection. `host` comes first, as RFC 9112
+ * §3.2 asks; the caller's headers must not carry their own.
+ */
+export function requestHead(
+  method: string,
+  target: string,
+  host: string,
+  headers: Readonly<Record<string, string>>,
+): string {
+  if (!TOKEN.test(method)) throw new InvalidRequestError("invalid method");
+  if (target.length === 0 || BAD_TARGET.test(target)) throw new InvalidRequestError("invalid request target");
+  let head = `${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n`;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (!TOKEN.test(name) || name === "host") throw new InvalidRequestError(`invalid header name ${name}`);
+    if (BAD_VALUE.test(value)) throw new InvalidRequestError(`invalid value for header ${name}`);
+    head += `${name}: ${value}\r\n`;
+  }
+  return head + "\r\n";
+}
