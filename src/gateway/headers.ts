@@ -67,7 +67,7 @@ export function clientResponseHeaders(
   const out: string[] = [];
   for (let i = 0; i < upstream.length; i += 2) {
     const name = upstream[i]!;
-    if (name === "x-request-id" || named.has(name) || name in extra) continue;
+    if (name === "x-request-id" || named.has(name) || Object.hasOwn(extra, name)) continue;
     if (HOP_BY_HOP.has(name) && !(keepLength && name === "content-length")) continue;
     out.push(name, upstream[i + 1]!);
   }
