@@ -379,11 +379,13 @@ describe("UpstreamClient", () => {
 
   it("close waits for running exchanges, then refuses new ones", async () => {
     const up = await httpServer((_req, res) => setTimeout(() => res.end("late"), 100));
-    const client = new UpstreamClient({ timeoutMs: 2000 });
+    const client = new UpstreamClient({ timeoutMs: 2000, maxConnections: 1 });
     const running = exchange(client, up.origin, {});
+    const queued = exchange(client, up.origin, {});
     await new Promise((r) => setTimeout(r, 20));
     await client.close();
     expect((await running).body).toBe("late");
+    expect((await queued).body).toBe("late");
     expect(await exchange(client, up.origin, {})).toMatchObject({ failure: "unreachable" });
   });
 });

@@ -139,7 +139,8 @@ export class OriginPool {
     if (conn) {
       ex.conn = null;
       conn.exchange = null;
-      if (reusable && !this.closed && conn.idleMs > 0) this.reuse(conn);
+      // After close, a connection is kept only to serve requests already queued.
+      if (reusable && conn.idleMs > 0 && (!this.closed || this.waiting.length > 0)) this.reuse(conn);
       else conn.socket.destroy();
     } else {
       const i = this.waiting.indexOf(ex);
@@ -211,8 +212,8 @@ export class OriginPool {
         ex.fail("unreachable", conn.error ?? (err as Error));
       }
     }
-    // A connection slot opened: a waiting exchange can have a new connection.
-    if (this.waiting.length > 0 && !this.closed && this.open < this.o.maxConnections)
+    // A connection slot opened: a waiting exchange (even after close) can have a new connection.
+    if (this.waiting.length > 0 && this.open < this.o.maxConnections)
       this.start(this.waiting.shift()!, this.connect());
   }
 
