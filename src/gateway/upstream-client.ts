@@ -66,7 +66,10 @@ export class UpstreamClient {
     for (const pool of this.pools.values()) pool.sweep(now);
   }
 
-  /** Refuses new requests; waits for running and queued ones to end (timeouts still apply), then closes every connection. */
+  /**
+   * Refuses new requests; waits for running and queued ones to end (timeouts still apply),
+   * then closes every connection.
+   */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.pools.values()].map((p) => p.close()));

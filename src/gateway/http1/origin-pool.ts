@@ -119,7 +119,7 @@ export class OriginPool {
     }
   }
 
-  /** Refuses new requests, closes idle connections, resolves when the running exchanges are over. */
+  /** Refuses new requests, closes idle connections, resolves when running and queued exchanges are over. */
   close(): Promise<void> {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.socket.destroy();
