@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SseRelay } from "./sse.js";
+import { SseRelay, hasUsageValue } from "./sse.js";
 
 const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 
@@ -42,5 +43,56 @@ describe("SSE relay", () => {
     const cut = e.indexOf(Buffer.from("漢")) + 1;
     const out = r.push(e.subarray(0, cut)) + r.push(e.subarray(cut));
     expect(out).toBe(e.toString("utf8"));
+  });
+
+  it("reads the data of every event form: one line or many, LF or CRLF, with or without the space", () => {
+    const payload = JSON.stringify({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 1 } });
+    const cut = payload.indexOf(",") + 1;
+    for (const event of [
+      `data: ${payload}\n\n`,
+      `data:${payload}\n\n`,
+      `data: ${payload}\r\n\r\n`,
+      `data: ${payload}\r\n\n`,
+      `data: ${payload}\n\r\n`,
+      `event: x\ndata: ${payload}\n\n`,
+      // Split between two members: the lines join with a newline, which JSON allows there.
+      `data: ${payload.slice(0, cut)}\ndata: ${payload.slice(cut)}\n\n`,
+    ]) {
+      const r = new SseRelay("chat", true);
+      // The usage-only chunk keyward asked for is dropped; its usage is kept.
+      expect(r.push(Buffer.from(event)), event).toBe("");
+      expect(r.usage, event).toEqual({ prompt: 4, completion: 1, cached: 0 });
+    }
+  });
+
+  it("finds usage whatever else mentions it: null members, spaces, the word in content", () => {
+    expect(hasUsageValue('{"usage":null}')).toBe(false);
+    expect(hasUsageValue('{"usage" :\n null,"x":1}')).toBe(false);
+    expect(hasUsageValue('{"a":"\\"usage\\": {}","usage":null}')).toBe(false);
+    expect(hasUsageValue('{"response":{"usage":null},"usage":{"prompt_tokens":1}}')).toBe(true);
+    expect(hasUsageValue('{"usage": {"prompt_tokens":1}}')).toBe(true);
+    expect(hasUsageValue('{"type":"usage"}')).toBe(true); // unclear: parsed
+    expect(hasUsageValue('{"choices":[]}')).toBe(false);
+  });
+
+  it("property: skipping the parse never misses usage that JSON.parse would find", () => {
+    const usageValue = fc.oneof(
+      fc.constant(null),
+      fc.record({ prompt_tokens: fc.nat(), completion_tokens: fc.nat() }),
+    );
+    const doc = fc.record({
+      content: fc.string(),
+      note: fc.constantFrom("usage", '"usage": {}', '\\"usage\\":1', "x"),
+      usage: usageValue,
+      response: fc.record({ usage: usageValue }),
+    });
+    fc.assert(
+      fc.property(doc, fc.constantFrom(0, 1, 2), (d, indent) => {
+        const text = JSON.stringify(d, null, indent);
+        const parsed = JSON.parse(text) as { usage: unknown; response: { usage: unknown } };
+        if (parsed.usage !== null || parsed.response.usage !== null) expect(hasUsageValue(text)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -50,7 +50,9 @@ export class SseRelay {
     const data = dataOf(event);
     if (data === null || data === "[DONE]") return true;
     this.dataEvents++;
-    if (!data.includes('"usage"')) return true;
+    // Streams that report usage send `"usage":null` in every chunk but the last: parse only
+    // the events that can hold usage, not every token's.
+    if (!hasUsageValue(data)) return true;
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(data) as Record<string, unknown>;
@@ -72,8 +74,38 @@ export class SseRelay {
   }
 }
 
+/**
+ * Does the event's JSON name a `"usage"` member whose value is not `null`? Read from the text:
+ * an unescaped `"usage"` followed by a colon can only be a key, so every real usage member is
+ * found; anything unclear answers true and the event is parsed.
+ */
+export function hasUsageValue(data: string): boolean {
+  for (let at = data.indexOf('"usage"'); at !== -1; at = data.indexOf('"usage"', at + 7)) {
+    let i = at + 7;
+    while (isJsonSpace(data.charCodeAt(i))) i++;
+    if (data.charCodeAt(i) !== 58) return true; // not followed by ":"
+    i++;
+    while (isJsonSpace(data.charCodeAt(i))) i++;
+    if (!data.startsWith("null", i)) return true;
+  }
+  return false;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
 /** The joined `data:` lines of one event, or null when it has none. */
 function dataOf(event: string): string | null {
+  // The usual event is one `data:` line and the blank line after it.
+  const nl = event.indexOf("\n");
+  if (
+    event.startsWith("data:") &&
+    (nl === event.length - 2 || (nl === event.length - 3 && event.charCodeAt(nl + 1) === 13))
+  ) {
+    const lineEnd = event.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    return event.slice(event.charCodeAt(5) === 32 ? 6 : 5, lineEnd);
+  }
   let data: string | null = null;
   for (const line of event.split(/\r?\n/)) {
     if (line.startsWith("data:")) {
