@@ -145,7 +145,14 @@ export class ResponseRelay implements UpstreamHandler {
       if (!this.clientGone) {
         const headers = this.headers(false);
         headers.push("content-length", String(body.length));
-        this.res.writeHead(this.status, headers);
+        try {
+          this.res.writeHead(this.status, headers);
+        } catch {
+          // A head Node will not send (the parser lets through nothing it should refuse, but
+          // this runs from a socket event, where a throw would take the process down).
+          this.res.destroy();
+          return this.finish(502, null);
+        }
         this.res.end(body);
       }
       // Read only after the answer is on its way: metering is not the client's wait.

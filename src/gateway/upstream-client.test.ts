@@ -5,7 +5,7 @@ import https from "node:https";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { headerValue } from "./http1/response-parser.js";
 import { UpstreamClient } from "./upstream-client.js";
@@ -100,7 +100,9 @@ async function httpServer(
 
 /** A TCP server that answers each connection's first request bytes with `reply`. */
 async function rawServer(reply: (socket: net.Socket, request: string) => void): Promise<string> {
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
     let seen = "";
     socket.on("data", (d) => {
       seen += d.toString("latin1");
@@ -108,7 +110,10 @@ async function rawServer(reply: (socket: net.Socket, request: string) => void): 
     });
     socket.on("error", () => {});
   });
-  return `http://${await listen(server)}`;
+  const origin = `http://${await listen(server)}`;
+  // Runs before the server's close (cleanups run last-in first): a paused socket never ends by itself.
+  cleanups.push(() => sockets.forEach((s) => s.destroy()));
+  return origin;
 }
 
 function newClient(timeoutMs = 2000, extra: Partial<ConstructorParameters<typeof UpstreamClient>[0]> = {}) {
@@ -248,6 +253,39 @@ describe("UpstreamClient", () => {
     expect(up.connections()).toBe(1);
   });
 
+  it("a stream paused and never resumed is cut after ten times the timeout", async () => {
+    const up = await httpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const t = setInterval(() => res.write("data: x\n\n"), 10);
+      res.on("close", () => clearInterval(t));
+    });
+    const client = newClient(100);
+    const started = Date.now();
+    const r = await exchange(client, up.origin, {}, { onData: (c, n) => n === 1 && c.pause() });
+    expect(r.failure).toBe("timeout");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it("an upload the upstream answers early is drained, not left paused", async () => {
+    // The upstream reads the head, stops reading, and answers 413 while the body backs up.
+    const early = await rawServer((s) => {
+      s.pause();
+      setTimeout(() => s.end("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"), 100);
+    });
+    const source = new PassThrough();
+    for (let i = 0; i < 16; i++) source.write(Buffer.alloc(1 << 20));
+    const client = newClient();
+    const r = await exchange(client, early, {
+      method: "POST",
+      headers: { "content-length": String(32 << 20) },
+      body: source,
+    });
+    expect(r.status).toBe(413);
+    expect(source.readableFlowing).toBe(true);
+    await expect.poll(() => source.readableLength).toBe(0);
+  });
+
   it("times out an upstream that never answers, or goes silent mid-body", async () => {
     const hang = await rawServer(() => {});
     const client = newClient(200);
@@ -315,6 +353,10 @@ describe("UpstreamClient", () => {
       { headers: { host: "evil.example" } },
       { path: "/a b" },
       { method: "GET /x HTTP/1.1\r\n" },
+      { path: "/v1/models\u010d\u010aX-Injected: yes" }, // low bytes CR LF once written as Latin-1
+      // A Buffer body whose declared length is wrong or missing would desynchronise the connection.
+      { method: "POST", headers: { "content-length": "3" }, body: Buffer.from("hello") },
+      { method: "POST", body: Buffer.from("hello") },
     ];
     for (const request of corrupting) {
       expect(await exchange(client, up.origin, request)).toMatchObject({

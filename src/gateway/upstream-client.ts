@@ -5,12 +5,16 @@ import type { UpstreamHandler, UpstreamRequest } from "./upstream-types.js";
 export interface UpstreamClientOptions {
   /**
    * The upstream must make progress within this many ms: connect and answer with headers, and
-   * never go silent longer than this mid-body (a paused exchange — a slow client — is exempt).
+   * never go silent longer than this mid-body (a paused exchange — a slow client — gets ten
+   * times as long).
    */
   timeoutMs: number;
   /** Connections per origin at most; more requests queue. Default 256. */
   maxConnections?: number;
-  /** Longest an idle keep-alive connection is kept. Default 30 s. */
+  /**
+   * Longest an idle keep-alive connection is kept, when the upstream does not say (it may close
+   * one sooner without saying, and a request sent as it does fails). Default 4 s.
+   */
   idleMs?: number;
   /** Extra TLS options for https upstreams (a private CA, for instance). */
   tls?: tls.ConnectionOptions;
@@ -49,7 +53,7 @@ export class UpstreamClient {
       pool = new OriginPool(new URL(origin), {
         timeoutMs: this.o.timeoutMs,
         maxConnections: this.o.maxConnections ?? 256,
-        idleMs: this.o.idleMs ?? 30_000,
+        idleMs: this.o.idleMs ?? 4_000,
         ...(this.o.tls ? { tls: this.o.tls } : {}),
       });
       this.pools.set(origin, pool);

@@ -18,7 +18,10 @@ export interface UpstreamRequest {
 
 /** What a handler may do to its exchange while it runs. */
 export interface UpstreamControls {
-  /** Stop reading the response (the client is slower than the upstream); no timeout runs meanwhile. */
+  /**
+   * Stop reading the response (the client is slower than the upstream). While paused the
+   * exchange may wait ten times its timeout before it is cut.
+   */
   pause(): void;
   resume(): void;
   /** Give up on the exchange: its connection is closed, and the handler hears `onError("aborted")`. */

@@ -6,7 +6,7 @@ import type {
   UpstreamHandler,
   UpstreamRequest,
 } from "../upstream-types.js";
-import { requestHead } from "./request-head.js";
+import { InvalidRequestError, requestHead } from "./request-head.js";
 import { ResponseParser, headerValue, type ResponseHeaders, type ResponseSink } from "./response-parser.js";
 
 export interface OriginPoolOptions {
@@ -23,6 +23,11 @@ export interface OriginPoolOptions {
 const ONE_WRITE_MAX = 16 * 1024;
 /** Margin kept below the upstream's announced keep-alive timeout, so a reused connection is not one it is closing. */
 const KEEP_ALIVE_MARGIN_MS = 1000;
+/**
+ * A paused exchange (its client reads slower than the upstream sends) is not timed out as
+ * silent, but neither may a client that stopped reading hold a connection for ever.
+ */
+const PAUSED_TIMEOUT_FACTOR = 10;
 const NO_CONTROLS: UpstreamControls = { pause() {}, resume() {}, abort() {} };
 
 /** Fails an exchange before it starts: the handler hears its start and the error at once. */
@@ -91,6 +96,9 @@ export class OriginPool {
     let head: string;
     try {
       if (this.closed) throw new Error("the upstream client is closed");
+      // A wrong length would desynchronise the connection for every later request on it.
+      if (Buffer.isBuffer(request.body) && request.headers["content-length"] !== String(request.body.length))
+        throw new InvalidRequestError("content-length must equal the body's length");
       head = requestHead(
         request.method,
         request.path,
@@ -160,7 +168,8 @@ export class OriginPool {
     const now = performance.now();
     while (this.idle.length > 0) {
       const conn = this.idle.pop()!;
-      if (conn.idleUntil > now && !conn.socket.destroyed) return conn;
+      // Not one the upstream has begun to close (its FIN read, the 'close' event still to come).
+      if (conn.idleUntil > now && !conn.socket.destroyed && !conn.socket.readableEnded) return conn;
       conn.socket.destroy();
     }
     return this.open < this.o.maxConnections ? this.connect() : null;
@@ -175,6 +184,10 @@ export class OriginPool {
     this.open++;
     socket.on("data", (data: Buffer) => this.received(conn, data));
     socket.on("error", (err) => (conn.error = err)); // 'close' follows and reports it
+    // The upstream closed an idle connection: drop it now rather than when 'close' comes.
+    socket.on("end", () => {
+      if (!conn.exchange) socket.destroy();
+    });
     socket.on("close", () => this.lost(conn));
     return conn;
   }
@@ -230,7 +243,7 @@ export class OriginPool {
 /** One request and its response on a pooled connection. */
 class Exchange implements UpstreamControls, ResponseSink {
   conn: Connection | null = null;
-  /** performance.now() past which the sweep fails this exchange; Infinity while paused. */
+  /** performance.now() past which the sweep fails this exchange (further off while paused). */
   deadline: number;
   over = false;
   /** The whole request went to the socket (a connection is reusable only then). */
@@ -293,9 +306,9 @@ class Exchange implements UpstreamControls, ResponseSink {
       }
     };
     const onEnd = (): void => {
-      detach();
       if (this.chunked) socket.write("0\r\n\r\n", "latin1");
       this.requestSent = true;
+      detach();
     };
     // The source closing or failing before its end: the client went away mid-upload.
     const onCut = (): void => {
@@ -308,6 +321,9 @@ class Exchange implements UpstreamControls, ResponseSink {
       source.off("error", onCut);
       source.off("close", onCut);
       this.detachBody = null;
+      // Ended early (an early answer, a failure): let the rest of the upload drain unread
+      // rather than leave the client's request paused with nobody reading it.
+      if (!this.requestSent) source.resume();
     };
     this.detachBody = detach;
     source.on("data", onData);
@@ -353,7 +369,7 @@ class Exchange implements UpstreamControls, ResponseSink {
   pause(): void {
     if (this.over || this.paused || !this.conn) return;
     this.paused = true;
-    this.deadline = Infinity;
+    this.deadline = performance.now() + this.timeoutMs * PAUSED_TIMEOUT_FACTOR;
     this.conn.socket.pause();
   }
 

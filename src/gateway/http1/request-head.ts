@@ -4,8 +4,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * header) and anything beyond Latin-1, which the head's encoding could not carry faithfully.
  */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-/** A request target is visible ASCII (and obs-text): no spaces or controls. */
-const BAD_TARGET = /[\0- \x7f]/;
+/** A request target is visible ASCII (and obs-text): no spaces, controls or anything past Latin-1. */
+const BAD_TARGET = /[^!-~\x80-\xff]/;
 
 /** The request could not be written as HTTP/1.1 (a header or path that would corrupt the head). */
 export class InvalidRequestError extends Error {

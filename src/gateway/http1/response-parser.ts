@@ -236,6 +236,7 @@ export class ResponseParser {
     if ((version !== "HTTP/1.1 " && version !== "HTTP/1.0 ") || !isStatusCode(text, eol))
       throw new MalformedResponseError("bad status line");
     const status = Number(text.slice(9, 12));
+    if (status < 100) throw new MalformedResponseError("bad status code");
     const headers: ResponseHeaders = [];
     // One pass over each field line by character codes: cheaper than splitting and matching
     // regular expressions, which this runs for every response.
@@ -257,8 +258,9 @@ export class ResponseParser {
       while (from < to && isSpace(text.charCodeAt(from))) from++;
       while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
       for (let i = from; i < to; i++) {
+        // Controls other than tab: Node's writeHead would refuse to relay them (RFC 9110 §5.5).
         const c = text.charCodeAt(i);
-        if (c === 0 || c === 10 || c === 13) throw new MalformedResponseError("bad header value");
+        if ((c < 32 && c !== 9) || c === 127) throw new MalformedResponseError("bad header value");
       }
       const name = text.slice(at, colon);
       headers.push(lower ? name : name.toLowerCase(), text.slice(from, to));
