@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import type { TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -383,7 +384,7 @@ describe("UpstreamClient", () => {
     await expect.poll(() => client.connections(brief)).toBe(0);
   });
 
-  it("speaks TLS to https upstreams, checking the certificate", async () => {
+  it("speaks TLS to https upstreams, checking the certificate and resuming sessions", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kw-tls-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     execFileSync(
@@ -404,15 +405,23 @@ describe("UpstreamClient", () => {
       { cwd: dir, stdio: "ignore" },
     );
     const cert = readFileSync(path.join(dir, "cert.pem"));
-    const server = https.createServer({ key: readFileSync(path.join(dir, "key.pem")), cert }, (_req, res) =>
-      res.end("secure"),
-    );
+    const resumed: boolean[] = [];
+    const server = https.createServer({ key: readFileSync(path.join(dir, "key.pem")), cert }, (req, res) => {
+      resumed.push((req.socket as TLSSocket).isSessionReused());
+      // Every answer closes its connection, so each request needs a new one.
+      res.setHeader("connection", "close");
+      res.end("secure");
+    });
     const port = (await listen(server)).split(":")[1];
     const trusted = newClient(2000, { tls: { ca: cert } });
-    expect(await exchange(trusted, `https://localhost:${port}`, {})).toMatchObject({
-      status: 200,
-      body: "secure",
-    });
+    for (let i = 0; i < 2; i++) {
+      expect(await exchange(trusted, `https://localhost:${port}`, {})).toMatchObject({
+        status: 200,
+        body: "secure",
+      });
+    }
+    // The second connection resumed the first one's TLS session instead of a full handshake.
+    expect(resumed).toEqual([false, true]);
     const untrusting = newClient();
     expect(await exchange(untrusting, `https://localhost:${port}`, {})).toMatchObject({
       failure: "unreachable",

@@ -72,6 +72,8 @@ export class OriginPool {
   private readonly host: string;
   private readonly connectOptions: net.NetConnectOpts & tls.ConnectionOptions;
   private readonly secure: boolean;
+  /** The latest TLS session the upstream offered, so a new connection resumes instead of a full handshake. */
+  private tlsSession: Buffer | undefined;
 
   constructor(
     origin: URL,
@@ -177,7 +179,7 @@ export class OriginPool {
 
   private connect(): Connection {
     // Writes made before the connection is up are queued by the socket and sent once it is.
-    const socket = this.secure ? tls.connect(this.connectOptions) : net.connect(this.connectOptions);
+    const socket = this.secure ? this.connectTls() : net.connect(this.connectOptions);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const conn = new Connection(socket, this.o.idleMs);
@@ -190,6 +192,17 @@ export class OriginPool {
     });
     socket.on("close", () => this.lost(conn));
     return conn;
+  }
+
+  private connectTls(): tls.TLSSocket {
+    const socket = tls.connect(
+      this.tlsSession ? { ...this.connectOptions, session: this.tlsSession } : this.connectOptions,
+    );
+    // Only a session with a server whose certificate checked out is kept for resuming.
+    socket.on("session", (session: Buffer) => {
+      if (socket.authorized) this.tlsSession = session;
+    });
+    return socket;
   }
 
   private start(ex: Exchange, conn: Connection): void {
