@@ -384,6 +384,24 @@ describe("UpstreamClient", () => {
     await expect.poll(() => client.connections(brief)).toBe(0);
   });
 
+  it("a reused connection closed unanswered: a GET is sent again, a POST gets the error", async () => {
+    // The upstream answers the first request on each connection, then drops the connection
+    // as the next request arrives (as if its idle timeout had just run out).
+    const dropping = await rawServer((s, seen) => {
+      if (seen.split("\r\n\r\n").length > 2) return void s.destroy();
+      if (!s.writableEnded) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    });
+    const client = newClient();
+    expect((await exchange(client, dropping, {})).body).toBe("ok");
+    expect(await exchange(client, dropping, {})).toMatchObject({ status: 200, body: "ok", failure: null });
+    const post = await exchange(client, dropping, {
+      method: "POST",
+      headers: { "content-length": "1" },
+      body: Buffer.from("x"),
+    });
+    expect(post).toMatchObject({ failure: "unreachable", events: ["start", "error"] });
+  });
+
   it("speaks TLS to https upstreams, checking the certificate and resuming sessions", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kw-tls-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -28,6 +28,7 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
  * silent, but neither may a client that stopped reading hold a connection for ever.
  */
 const PAUSED_TIMEOUT_FACTOR = 10;
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const NO_CONTROLS: UpstreamControls = { pause() {}, resume() {}, abort() {} };
 
 /** Fails an exchange before it starts: the handler hears its start and the error at once. */
@@ -43,6 +44,8 @@ class Connection {
   idleUntil = 0;
   idleMs: number;
   error: Error | null = null;
+  /** Exchanges started on this connection (more than one: it was reused). */
+  served = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -207,6 +210,7 @@ export class OriginPool {
 
   private start(ex: Exchange, conn: Connection): void {
     conn.exchange = ex;
+    conn.served++;
     ex.conn = conn;
     conn.parser.reset(ex, ex.request.method === "HEAD");
     ex.send(conn.socket);
@@ -235,12 +239,38 @@ export class OriginPool {
         conn.parser.end(); // a body delimited by the close is complete now
         ex.finish(false);
       } catch (err) {
-        ex.fail("unreachable", conn.error ?? (err as Error));
+        if (this.mayRetry(ex, conn)) this.retry(ex, conn);
+        else ex.fail("unreachable", conn.error ?? (err as Error));
       }
     }
     // A connection slot opened: a waiting exchange (even after close) can have a new connection.
     if (this.waiting.length > 0 && this.open < this.o.maxConnections)
       this.start(this.waiting.shift()!, this.connect());
+  }
+
+  /**
+   * A reused connection that closed without a byte of answer was most likely closed by the
+   * upstream as idle while the request was on its way. A request that is safe to repeat
+   * (RFC 9110 §9.2.2, without a body) is sent once more on another connection; any other gets
+   * the error, as it may have been received.
+   */
+  private mayRetry(ex: Exchange, conn: Connection): boolean {
+    return (
+      conn.served > 1 &&
+      !conn.parser.receivedAny &&
+      !ex.retried &&
+      ex.request.body === null &&
+      IDEMPOTENT.has(ex.request.method)
+    );
+  }
+
+  private retry(ex: Exchange, conn: Connection): void {
+    ex.retried = true;
+    conn.exchange = null;
+    ex.conn = null;
+    const next = this.checkout();
+    if (next) this.start(ex, next);
+    else this.waiting.unshift(ex);
   }
 
   /** An exchange's response head arrived: honour the upstream's keep-alive timeout. */
@@ -261,6 +291,8 @@ class Exchange implements UpstreamControls, ResponseSink {
   over = false;
   /** The whole request went to the socket (a connection is reusable only then). */
   requestSent = false;
+  /** Sent a second time after a reused connection closed unanswered (see OriginPool.mayRetry). */
+  retried = false;
   private paused = false;
   private detachBody: (() => void) | null = null;
 
