@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { connectionTokens } from "./http1/fields.js";
 import { headerValue, type ResponseHeaders } from "./http1/response-parser.js";
 import type { ResolvedUpstream } from "../upstreams/types.js";
 
@@ -74,24 +75,4 @@ export function clientResponseHeaders(
   out.push("x-request-id", requestId);
   for (const name in extra) out.push(name, extra[name]!);
   return out;
-}
-
-const NONE: ReadonlySet<string> = new Set();
-/** The Connection values nearly every request and response carries, parsed once. */
-const COMMON_TOKENS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  ["keep-alive", new Set(["keep-alive"])],
-  ["close", new Set(["close"])],
-]);
-
-function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
-  if (!value) return NONE;
-  const common = typeof value === "string" ? COMMON_TOKENS.get(value) : undefined;
-  if (common) return common;
-  const text = Array.isArray(value) ? value.join(",") : value;
-  return new Set(
-    text
-      .split(",")
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
 }

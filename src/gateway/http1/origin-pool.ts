@@ -7,7 +7,7 @@ import type {
   UpstreamRequest,
 } from "../upstream-types.js";
 import { InvalidRequestError, requestHead } from "./request-head.js";
-import { ResponseParser, headerValue, type ResponseHeaders, type ResponseSink } from "./response-parser.js";
+import { ResponseParser, type ResponseHeaders, type ResponseSink } from "./response-parser.js";
 
 export interface OriginPoolOptions {
   /** No progress for this long (connecting, sending, waiting for headers, between body reads) fails the exchange. */
@@ -42,17 +42,11 @@ class Connection {
   readonly parser = new ResponseParser();
   exchange: Exchange | null = null;
   idleUntil = 0;
-  idleMs: number;
   error: Error | null = null;
   /** Exchanges started on this connection (more than one: it was reused). */
   served = 0;
 
-  constructor(
-    readonly socket: net.Socket,
-    idleMs: number,
-  ) {
-    this.idleMs = idleMs;
-  }
+  constructor(readonly socket: net.Socket) {}
 }
 
 /**
@@ -153,7 +147,8 @@ export class OriginPool {
       ex.conn = null;
       conn.exchange = null;
       // After close, a connection is kept only to serve requests already queued.
-      if (reusable && conn.idleMs > 0 && (!this.closed || this.waiting.length > 0)) this.reuse(conn);
+      const idleMs = reusable ? this.idleMsAfter(conn.parser) : 0;
+      if (idleMs > 0 && (!this.closed || this.waiting.length > 0)) this.reuse(conn, idleMs);
       else conn.socket.destroy();
     } else {
       const i = this.waiting.indexOf(ex);
@@ -162,10 +157,16 @@ export class OriginPool {
     if (this.active.size === 0 && this.onDrained) this.onDrained();
   }
 
-  private reuse(conn: Connection): void {
+  /** How long a connection may wait idle after this response: ours, or less if the upstream says so. */
+  private idleMsAfter(parser: ResponseParser): number {
+    const seconds = parser.keepAliveTimeoutSeconds;
+    return seconds === null ? this.o.idleMs : Math.min(this.o.idleMs, seconds * 1000 - KEEP_ALIVE_MARGIN_MS);
+  }
+
+  private reuse(conn: Connection, idleMs: number): void {
     const next = this.waiting.shift();
     if (next) return this.start(next, conn);
-    conn.idleUntil = performance.now() + conn.idleMs;
+    conn.idleUntil = performance.now() + idleMs;
     this.idle.push(conn);
   }
 
@@ -185,7 +186,7 @@ export class OriginPool {
     const socket = this.secure ? this.connectTls() : net.connect(this.connectOptions);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
-    const conn = new Connection(socket, this.o.idleMs);
+    const conn = new Connection(socket);
     this.open++;
     socket.on("data", (data: Buffer) => this.received(conn, data));
     socket.on("error", (err) => (conn.error = err)); // 'close' follows and reports it
@@ -271,15 +272,6 @@ export class OriginPool {
     const next = this.checkout();
     if (next) this.start(ex, next);
     else this.waiting.unshift(ex);
-  }
-
-  /** An exchange's response head arrived: honour the upstream's keep-alive timeout. */
-  headArrived(ex: Exchange, headers: ResponseHeaders): void {
-    const hint = headerValue(headers, "keep-alive");
-    if (ex.conn && hint !== undefined) {
-      const m = /timeout=(\d+)/i.exec(hint);
-      if (m) ex.conn.idleMs = Math.min(this.o.idleMs, Number(m[1]) * 1000 - KEEP_ALIVE_MARGIN_MS);
-    }
   }
 }
 
@@ -380,7 +372,6 @@ class Exchange implements UpstreamControls, ResponseSink {
   onHead(status: number, headers: ResponseHeaders): void {
     if (this.over) return;
     this.refresh();
-    this.pool.headArrived(this, headers);
     this.handler.onHeaders(status, headers);
   }
 

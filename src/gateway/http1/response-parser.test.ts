@@ -126,6 +126,21 @@ describe("ResponseParser", () => {
     expect(both).toMatchObject({ body: "x", complete: true, keepAlive: false });
   });
 
+  it("reads the upstream's Keep-Alive timeout", () => {
+    const parser = new ResponseParser();
+    const sink = { onHead: () => {}, onBody: () => {}, onComplete: () => {} };
+    for (const [field, seconds] of [
+      ["Keep-Alive: timeout=5, max=100\r\n", 5],
+      ["keep-alive: max=100,timeout=65\r\n", 65],
+      ["Keep-Alive: max=100\r\n", null],
+      ["", null],
+    ] as const) {
+      parser.reset(sink, false);
+      parser.push(bytes(`HTTP/1.1 200 OK\r\n${field}Content-Length: 0\r\n\r\n`));
+      expect(parser.keepAliveTimeoutSeconds, field).toBe(seconds);
+    }
+  });
+
   it("keeps headers in order with lower-case names, repeats included, values trimmed", () => {
     const r = parse([
       bytes(

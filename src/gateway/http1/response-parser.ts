@@ -1,3 +1,5 @@
+import { connectionTokens } from "./fields.js";
+
 /**
  * Response headers as received: a flat list `[name, value, name, value, …]` with lower-case
  * names, in the upstream's order, repeated names kept. Flat because Node's `writeHead` takes the
@@ -55,6 +57,7 @@ export class ResponseParser {
   /** Body bytes still expected: of the Content-Length body, or of the current chunk. */
   private remaining = 0;
   private reusable = false;
+  private keepAliveSeconds: number | null = null;
   private started = false;
 
   /** Prepares for the next response (`headRequest`: the request was HEAD, so no body follows). */
@@ -65,6 +68,7 @@ export class ResponseParser {
     this.pending = null;
     this.remaining = 0;
     this.reusable = false;
+    this.keepAliveSeconds = null;
     this.started = false;
   }
 
@@ -83,6 +87,11 @@ export class ResponseParser {
     return this.reusable;
   }
 
+  /** After the head: the `timeout=` seconds of the response's Keep-Alive header, if it had one. */
+  get keepAliveTimeoutSeconds(): number | null {
+    return this.keepAliveSeconds;
+  }
+
   /**
    * Feeds bytes. Returns the number of bytes that follow the end of the response in `data`
    * (with one request at a time there should be none; the caller then closes the connection).
@@ -95,28 +104,20 @@ export class ResponseParser {
         case "head":
           at = this.readHead(data, at);
           break;
-        case "length": {
-          const n = Math.min(this.remaining, data.length - at);
-          this.remaining -= n;
-          this.deliver(data, at, at + n);
-          at += n;
+        case "length":
+          at = this.deliverRemaining(data, at);
           if (this.remaining === 0) this.complete();
           break;
-        }
         case "size":
           at = this.readSizeLine(data, at);
           break;
-        case "data": {
-          const n = Math.min(this.remaining, data.length - at);
-          this.remaining -= n;
-          this.deliver(data, at, at + n);
-          at += n;
+        case "data":
+          at = this.deliverRemaining(data, at);
           if (this.remaining === 0) {
             this.state = "data-crlf";
             this.remaining = 2;
           }
           break;
-        }
         case "data-crlf": {
           // The CRLF after a chunk's data, possibly split across reads.
           const expected = this.remaining === 2 ? CR : LF;
@@ -151,6 +152,14 @@ export class ResponseParser {
           ? "the upstream closed the connection mid-response"
           : "the upstream closed the connection",
       );
+  }
+
+  /** Passes on what `data[at..]` holds of the `remaining` body bytes; returns the next offset. */
+  private deliverRemaining(data: Buffer, at: number): number {
+    const n = Math.min(this.remaining, data.length - at);
+    this.remaining -= n;
+    this.deliver(data, at, at + n);
+    return at + n;
   }
 
   private deliver(data: Buffer, from: number, to: number): void {
@@ -286,10 +295,12 @@ export class ResponseParser {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       if (name === "connection") connection = joinField(connection, headers[i + 1]!);
+      else if (name === "keep-alive") this.keepAliveSeconds = timeoutParameter(headers[i + 1]!);
       else if (name === "transfer-encoding") te = joinField(te, headers[i + 1]!);
       else if (name === "content-length") cl = joinField(cl, headers[i + 1]!);
     }
-    this.reusable = http11 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+    const tokens = connectionTokens(connection);
+    this.reusable = http11 ? !tokens.has("close") : tokens.has("keep-alive");
     if (this.headRequest || status === 204 || status === 304) {
       this.state = "done";
       return;
@@ -343,10 +354,8 @@ function joinField(prior: string | undefined, value: string): string {
   return prior === undefined ? value : `${prior}, ${value}`;
 }
 
-/** Does a comma-separated field hold `token` (case-insensitive)? */
-function hasToken(field: string | undefined, token: string): boolean {
-  if (field === undefined) return false;
-  const lower = field.toLowerCase();
-  if (lower === token) return true;
-  return lower.indexOf(token) !== -1 && lower.split(",").some((t) => t.trim() === token);
+/** N of a `timeout=N` parameter (Keep-Alive: timeout=5, max=100), or null. */
+function timeoutParameter(value: string): number | null {
+  const m = /(?:^|[,\s])timeout=(\d+)/i.exec(value);
+  return m ? Number(m[1]) : null;
 }
