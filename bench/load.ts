@@ -11,7 +11,7 @@
  *   ttfb    N streaming requests, K at a time: time from sending to the first body byte.
  *
  * Runs in its own process so it never shares an event loop with the servers it measures:
- *   npx tsx bench/load.ts --url http://127.0.0.1:8080 --path /v1/chat/completions \
+ *   node --import tsx --no-memory-reducer bench/load.ts --url http://127.0.0.1:8080 --path /v1/chat/completions \
  *       --mode closed|open|ttfb [-c 64] [-d 10] [--rate 1000] [--count 200] [--concurrency 4] \
  *       [--warmup 1] [-H 'authorization: Bearer kw_live_…'] [--body '{"model":…}'] [--samples FILE]
  * prints one JSON result (and, with --samples, writes the raw latency samples to FILE).
@@ -251,30 +251,44 @@ async function runClosed(job: ClosedJob): Promise<JobResult> {
 
 /**
  * The metronome: a worker thread that sleeps until each batch is due (Atomics.wait has
- * sub-millisecond resolution; libuv timers have 1 ms) and then posts the index of the last
- * request that is due. Posting wakes the main thread, which sends everything up to it.
+ * sub-millisecond resolution; libuv timers have 1 ms), then stores the index of the last
+ * request that is due in shared memory and wakes the main thread (Atomics.notify; the main
+ * thread waits with Atomics.waitAsync, which resolves on its event loop).
  *
- * Its loop allocates nothing (plain numbers from performance.now(), not BigInts): a thread that
- * makes garbage collects it, and a 10 ms mark-compact here once delayed a whole batch of sends
- * in every run, for every target alike. The schedule's start is given as the main thread's
- * hrtime; the worker maps it onto its own performance.now() once, at start-up.
+ * It must never stall: a stall here releases the delayed requests in one burst, which every
+ * target has to absorb, so it inflates the tail of whichever target is slowest per request.
+ * Its loop allocates nothing (plain numbers from performance.now(), not BigInts; no
+ * postMessage, whose serialisation allocates), so it never needs a scavenge; and V8's memory
+ * reducer, which ran a 7–11 ms mark-compact in this quiet isolate about 6 s into every run
+ * (seen with --trace-gc), is turned off where this file is forked. The schedule's start is
+ * given as the main thread's hrtime; the worker maps it onto its own performance.now() once.
  */
 const METRONOME = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { startNs, intervalNs, total } = workerData;
-const cell = new Int32Array(new SharedArrayBuffer(4));
+const { workerData } = require("node:worker_threads");
+const { startNs, intervalNs, total, shared } = workerData;
+const due = new Int32Array(shared);
+const sleep = new Int32Array(new SharedArrayBuffer(4));
 const startMs = performance.now() + Number(BigInt(startNs) - process.hrtime.bigint()) / 1e6;
 const intervalMs = intervalNs / 1e6;
 let i = 0;
 while (i < total) {
-  const due = startMs + i * intervalMs;
+  const at = startMs + i * intervalMs;
   const now = performance.now();
-  if (now < due) { Atomics.wait(cell, 0, 0, due - now); continue; }
+  if (now < at) { Atomics.wait(sleep, 0, 0, at - now); continue; }
   // everything due by now
   i = Math.min(total, Math.floor((now - startMs) / intervalMs) + 1);
-  parentPort.postMessage(i);
+  Atomics.store(due, 0, i);
+  Atomics.notify(due, 0);
 }
 `;
+
+/** Resolves each time the metronome moves `due[0]` past `seen`, with the new value. */
+async function nextDue(due: Int32Array, seen: number): Promise<number> {
+  // The timeout only lets the caller notice a worker that died; the schedule never waits a second.
+  const wait = Atomics.waitAsync(due, 0, seen, 1000);
+  if (wait.async) await wait.value;
+  return Atomics.load(due, 0);
+}
 
 async function runOpen(job: OpenJob): Promise<JobResult> {
   const pool = newPool(job, job.connections ?? 64);
@@ -293,13 +307,19 @@ async function runOpen(job: OpenJob): Promise<JobResult> {
   let cpuT0 = 0n;
   let next = 0;
   let finished = 0;
+  const shared = new SharedArrayBuffer(4);
+  const due = new Int32Array(shared);
   const worker = new Worker(METRONOME, {
     eval: true,
-    workerData: { startNs: start.toString(), intervalNs, total },
+    workerData: { startNs: start.toString(), intervalNs, total, shared },
   });
+  let failed = false;
   await new Promise<void>((resolve, reject) => {
-    worker.on("error", reject);
-    worker.on("message", (upTo: number) => {
+    worker.on("error", (err) => {
+      failed = true;
+      reject(err);
+    });
+    const sendUpTo = (upTo: number): void => {
       const now = nowNs();
       for (; next < upTo; next++) {
         const i = next;
@@ -319,7 +339,10 @@ async function runOpen(job: OpenJob): Promise<JobResult> {
           if (++finished === total) resolve();
         });
       }
-    });
+    };
+    void (async () => {
+      while (next < total && !failed) sendUpTo(await nextDue(due, next));
+    })();
   });
   const wallMs = msBetween(cpuT0, nowNs());
   const cpu = cpuShare(cpu0, wallMs);
@@ -427,7 +450,10 @@ export interface LoadWorker {
 /** Forks this file as a load-generator process that runs one job at a time over IPC. */
 export function startLoadWorker(): LoadWorker {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--ipc"], {
-    execArgv: ["--import", "tsx"],
+    // V8's memory reducer runs a mark-compact in a quiet isolate some seconds after it starts,
+    // to give memory back: in the metronome (which allocates nothing) that took 7–11 ms about
+    // 6 s into every run, delaying a batch of sends. It can only be turned off per process.
+    execArgv: ["--import", "tsx", "--no-memory-reducer"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let seq = 0;
