@@ -4,6 +4,7 @@ import { writeLastUsed } from "../keys/last-used.js";
 import { openSqliteConnection } from "../store/database.js";
 import { writeUsageBatch } from "../usage/batch-writer.js";
 import { preparedBatchStatements } from "../usage/prepared-statements.js";
+import type { UsageEvent } from "../usage/types.js";
 import type { WriterRequest } from "./sqlite-writer.js";
 
 /**
@@ -31,7 +32,7 @@ lowerThreadPriority(WRITER_NICENESS);
 async function apply(msg: WriterRequest): Promise<void> {
   switch (msg.op) {
     case "usage":
-      return writeUsageBatch(db, msg.batch, statements);
+      return writeUsageBatch(db, JSON.parse(msg.batch) as UsageEvent[], statements);
     case "last-used":
       return writeLastUsed(db, msg.keys, msg.admins);
     case "close":
