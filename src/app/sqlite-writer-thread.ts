@@ -16,7 +16,7 @@ import type { WriterRequest } from "./sqlite-writer.js";
  * Once set up, it runs at the lowest CPU priority (nice 19), so it works in the time the
  * threads serving requests leave idle. A 50-event batch is 1–2 ms of CPU every flush interval
  * (SQLite's own inserts, five B-trees a row), and at normal priority the kernel shared a core
- * between it and the request path: on a 2-core machine at 1,000 req/s, 40–60% of the gateway's
+ * between it and the request path: on a 2-core machine at 1,000 req/s, 39–61% of the gateway's
  * slow requests (> 1.5 ms) fell in the 5 ms after a flush, and with it at nice 19 the share of
  * requests over 3 ms came down to that of a keyward that writes no usage at all (1.3%, from
  * 2.0–2.6%). The trade: with every core busy for long, batches wait in memory (`pending`) and a

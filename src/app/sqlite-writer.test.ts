@@ -22,13 +22,14 @@ function threadNiceness(): Map<number, number> {
 describe.runIf(process.platform === "linux")("SqliteWriterThread", () => {
   let store: TestStore;
   let database: Database;
-  let thread: SqliteWriterThread;
+  let thread: SqliteWriterThread | undefined;
 
   beforeAll(async () => {
     store = await createTestStore("sqlite");
     database = await openDatabase({ dataDir: store.dataDir });
   });
   afterAll(async () => {
+    await thread?.close();
     await database?.close();
     await store?.cleanup();
   });
@@ -46,6 +47,5 @@ describe.runIf(process.platform === "linux")("SqliteWriterThread", () => {
     for (const [tid, nice] of before) if (after.has(tid)) expect(after.get(tid)).toBe(nice);
     const rows = await database.db.selectFrom("usage_events").select("request_id").execute();
     expect(rows.map((r) => r.request_id)).toEqual(["req_nice_1"]);
-    await thread.close();
   });
 });
