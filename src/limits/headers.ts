@@ -7,6 +7,12 @@ export function formatReset(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
+/** Header names per limit kind, built once (they are set on every limited response). */
+const NAMES = {
+  requests: ["x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"],
+  tokens: ["x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"],
+} as const;
+
 /**
  * `x-ratelimit-*` headers like OpenAI's, for the requests and tokens limits that apply (the
  * key's when it has its own, else the project's).
@@ -14,11 +20,23 @@ export function formatReset(ms: number): string {
 export function rateLimitHeaders(checks: readonly Check[], now: number): Record<string, string> {
   const out: Record<string, string> = {};
   for (const kind of ["requests", "tokens"] as const) {
-    const c = checks.find((x) => x.kind === kind && x.scope === "key") ?? checks.find((x) => x.kind === kind);
+    const c = shownCheck(checks, kind);
     if (!c) continue;
-    out[`x-ratelimit-limit-${kind}`] = String(c.limit);
-    out[`x-ratelimit-remaining-${kind}`] = String(c.remaining);
-    out[`x-ratelimit-reset-${kind}`] = formatReset(c.resetAt - now);
+    const [limit, remaining, reset] = NAMES[kind];
+    out[limit] = String(c.limit);
+    out[remaining] = String(c.remaining);
+    out[reset] = formatReset(c.resetAt - now);
   }
   return out;
+}
+
+/** The key's check of this kind if it has one, else the first (the project's). */
+function shownCheck(checks: readonly Check[], kind: "requests" | "tokens"): Check | undefined {
+  let first: Check | undefined;
+  for (const c of checks) {
+    if (c.kind !== kind) continue;
+    if (c.scope === "key") return c;
+    first ??= c;
+  }
+  return first;
 }
