@@ -381,9 +381,6 @@ class Exchange implements UpstreamControls, ResponseSink {
     this.handler.onData(chunk);
   }
 
-  /** The parser saw the end of the response; the pool finishes the exchange once the read is done. */
-  onComplete(): void {}
-
   /** The response is complete: the connection goes back first, then the handler hears the end. */
   finish(reusable: boolean): void {
     this.over = true;

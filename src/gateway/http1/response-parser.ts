@@ -16,11 +16,10 @@ export function headerValue(headers: ResponseHeaders, name: string): string | un
   return value;
 }
 
-/** Where a parser delivers one response. */
+/** Where a parser delivers one response (its end is `done`, read after each `push`). */
 export interface ResponseSink {
   onHead(status: number, headers: ResponseHeaders): void;
   onBody(chunk: Buffer): void;
-  onComplete(): void;
 }
 
 /** The upstream sent something that is not an HTTP/1.1 response. */
@@ -42,8 +41,8 @@ type State = "head" | "length" | "size" | "data" | "data-crlf" | "trailers" | "u
 /**
  * An incremental HTTP/1.1 response parser (RFC 9112) for one connection, reset for each
  * exchange. Bytes go in as they arrive, split anywhere; the sink hears the head (1xx interim
- * responses skipped), body bytes with the framing removed (slices of the input, not copies), and
- * the end of the message. Framing: no body for HEAD, 204 and 304; chunked when it is the final
+ * responses skipped) and body bytes with the framing removed (slices of the input, not copies);
+ * `done` tells the end of the message. Framing: no body for HEAD, 204 and 304; chunked when it is the final
  * transfer coding; otherwise Content-Length; otherwise the body runs until the connection closes.
  * Anything else — an obsolete folded header, conflicting lengths, a bad chunk size, a head over
  * 64 KiB — is a MalformedResponseError: a proxy that guessed would hand clients a corrupt body.
@@ -106,7 +105,7 @@ export class ResponseParser {
           break;
         case "length":
           at = this.deliverRemaining(data, at);
-          if (this.remaining === 0) this.complete();
+          if (this.remaining === 0) this.state = "done";
           break;
         case "size":
           at = this.readSizeLine(data, at);
@@ -145,7 +144,10 @@ export class ResponseParser {
    * an error (the caller reports a response that broke off).
    */
   end(): void {
-    if (this.state === "until-close") return this.complete();
+    if (this.state === "until-close") {
+      this.state = "done";
+      return;
+    }
     if (this.state !== "done")
       throw new MalformedResponseError(
         this.started
@@ -166,11 +168,6 @@ export class ResponseParser {
     if (to > from) this.sink!.onBody(from === 0 && to === data.length ? data : data.subarray(from, to));
   }
 
-  private complete(): void {
-    this.state = "done";
-    this.sink!.onComplete();
-  }
-
   /** Collects bytes until the blank line, then parses the head. Returns the next offset. */
   private readHead(data: Buffer, at: number): number {
     const end = this.collectUntil(data, at, CRLFCRLF, MAX_HEAD_BYTES, "response head");
@@ -188,7 +185,7 @@ export class ResponseParser {
     const end = this.collectUntil(data, at, CRLFCRLF, MAX_HEAD_BYTES, "trailer section");
     if (end === -1) return data.length;
     this.pending = null;
-    this.complete();
+    this.state = "done";
     return end.next;
   }
 
@@ -284,7 +281,6 @@ export class ResponseParser {
     }
     this.frame(status, version === "HTTP/1.1 ", headers);
     this.sink!.onHead(status, headers);
-    if (this.state === "done") this.sink!.onComplete();
   }
 
   /** RFC 9112 §6.3: how the body of this response is delimited, and whether the connection lasts. */
