@@ -6,7 +6,10 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-const isSpace = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+/** JSON whitespace (RFC 8259 §2), by byte or character code (undefined: past the end, not space). */
+export function isJsonSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
 
 /**
  * The object value of a top-level key of a JSON object, read from near the end of the document
@@ -50,7 +53,7 @@ function escaped(doc: Buffer, at: number): boolean {
 }
 
 function skipSpace(doc: Buffer, i: number): number {
-  while (i < doc.length && isSpace(doc[i]!)) i++;
+  while (i < doc.length && isJsonSpace(doc[i]!)) i++;
   return i;
 }
 

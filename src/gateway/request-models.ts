@@ -1,5 +1,6 @@
 import { multipartModels } from "./body.js";
 import { GATEWAY_ERRORS, type GatewayError } from "./errors.js";
+import { isJsonSpace } from "./json-tail.js";
 import type { RouteInfo } from "./routes.js";
 
 /** What the gateway read out of a request before verifying it. */
@@ -85,7 +86,6 @@ export function modelsNamedBy(
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true}');
 const INCLUDE_USAGE_AND_COMMA = Buffer.from('"stream_options":{"include_usage":true},');
-const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 /**
  * The request body with `stream_options.include_usage` switched on. `json` is `body` parsed (a
@@ -98,9 +98,9 @@ const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || 
 export function bodyWithUsageRequested(body: Buffer, json: Record<string, unknown>): Buffer {
   if (json.stream_options === undefined) {
     let open = 0;
-    while (isSpace(body[open])) open++;
+    while (isJsonSpace(body[open])) open++;
     let next = open + 1;
-    while (isSpace(body[next])) next++;
+    while (isJsonSpace(body[next])) next++;
     // `{}` gets the member alone; otherwise a comma separates it from the first member.
     const member = body[next] === 0x7d ? INCLUDE_USAGE : INCLUDE_USAGE_AND_COMMA;
     return Buffer.concat([body.subarray(0, open + 1), member, body.subarray(open + 1)]);

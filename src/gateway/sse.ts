@@ -1,4 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
+import { isJsonSpace } from "./json-tail.js";
 import type { UsageKind } from "./routes.js";
 import type { TokenUsage } from "../usage/types.js";
 import { usageFrom } from "./usage-extract.js";
@@ -89,10 +90,6 @@ export function hasUsageValue(data: string): boolean {
     if (!data.startsWith("null", i)) return true;
   }
   return false;
-}
-
-function isJsonSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 /** The joined `data:` lines of one event, or null when it has none. */
