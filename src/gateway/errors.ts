@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
 import type { VerifyCode } from "../keys/verify.js";
+import type { GatewayResponse } from "./exchange.js";
 
 /** An OpenAI-shaped error: `{"error":{"message","type","param","code"}}`. */
 export interface GatewayError {
@@ -129,7 +129,7 @@ export const GATEWAY_ERRORS = {
 
 /** Writes an OpenAI-shaped error response (never anything internal). */
 export function sendError(
-  res: ServerResponse,
+  res: GatewayResponse,
   err: GatewayError,
   requestId: string,
   extraHeaders: Record<string, string> = {},

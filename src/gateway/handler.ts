@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { clientIp } from "../core/client-ip.js";
 import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
@@ -16,8 +15,8 @@ import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js"
 import type { PriceTable } from "../usage/pricing.js";
 import type { UsageRecorder } from "../usage/recorder.js";
 import type { TokenUsage } from "../usage/types.js";
-import { readBody } from "./body.js";
 import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
+import type { GatewayRequest, GatewayResponse } from "./exchange.js";
 import { upstreamRequestHeaders } from "./headers.js";
 import { bodyWithUsageRequested, modelsNamedBy } from "./request-models.js";
 import { ResponseRelay } from "./relay.js";
@@ -58,20 +57,20 @@ const BUDGETABLE = new Set([
  * Nothing on this path touches the store when the key is cached: last-used times and usage
  * events are queued in memory and written in batches.
  */
-export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, res: GatewayResponse) => void {
   const logAccess = accessLog(deps.logger);
   const requestIds = new IdMinter(ID_PREFIX.request);
   const clientRequestIdOf = clientRequestIdReader(deps.brand);
   const upstreamBase = upstreamBases();
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
     const started = performance.now();
     // keyward names every request itself: the id keys its usage row, so a client must not be
     // able to pick it (a repeated id would collapse many requests into one metered row). A
     // well-formed id the client sent is kept in the log line, for tracing.
     const requestId = requestIds.next(Date.now());
     const clientRequestId = clientRequestIdOf(req.headers["x-request-id"]);
-    const method = req.method ?? "GET";
-    const url = req.url ?? "/";
+    const method = req.method;
+    const url = req.url;
     const q = url.indexOf("?");
     const search = q === -1 ? "" : url.slice(q);
     const path = normalizePath(q === -1 ? url : url.slice(0, q));
@@ -93,7 +92,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const route = classify(method, path, req.headers["content-type"]);
     let body: Buffer | null = null;
     if (!BODYLESS.has(method) && !route.streamBody) {
-      const read = await readBody(req, deps.maxBodyBytes);
+      const read = await req.readBody(deps.maxBodyBytes);
       if (read === "aborted") return void res.destroy();
       if (read === "too_large") return fail(GATEWAY_ERRORS.tooLarge, route.endpoint);
       body = read;
@@ -101,7 +100,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     const parsed = modelsNamedBy(route, path, search, body, req.headers["content-type"]);
     if ("error" in parsed) return fail(parsed.error, route.endpoint);
 
-    const ip = clientIp(req.socket.remoteAddress, header(req.headers["x-forwarded-for"]), deps.trustProxy);
+    const ip = clientIp(req.remoteAddress, header(req.headers["x-forwarded-for"]), deps.trustProxy);
     let outcome;
     try {
       outcome = await deps.verifier.verify({
@@ -195,7 +194,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
     return a instanceof Promise ? a.then((x) => limitOutcome(x, now)) : limitOutcome(a, now);
   }
 
-  async function forward(req: IncomingMessage, res: ServerResponse, r: Forwarding): Promise<void> {
+  async function forward(req: GatewayRequest, res: GatewayResponse, r: Forwarding): Promise<void> {
     const headers = upstreamRequestHeaders(
       req.headers,
       r.upstream,
@@ -224,7 +223,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: IncomingMessage, 
         method: r.method,
         path: base.path + r.path.slice(3) + r.search,
         headers,
-        body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req : null),
+        body: r.body ?? (r.route.streamBody && !BODYLESS.has(r.method) ? req.bodyStream : null),
       },
       relay,
     );
@@ -380,7 +379,7 @@ function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function declaredLength(req: IncomingMessage): number | null {
+function declaredLength(req: GatewayRequest): number | null {
   const n = Number(req.headers["content-length"]);
   return Number.isInteger(n) && n >= 0 ? n : null;
 }

@@ -1,6 +1,6 @@
-import type { ServerResponse } from "node:http";
 import type { TokenUsage } from "../usage/types.js";
 import { GATEWAY_ERRORS, sendError } from "./errors.js";
+import type { GatewayResponse } from "./exchange.js";
 import { clientResponseHeaders } from "./headers.js";
 import { headerValue } from "./http1/response-parser.js";
 import type { RouteInfo } from "./routes.js";
@@ -70,7 +70,7 @@ export class ResponseRelay implements UpstreamHandler {
   private bodyStarted = false;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: GatewayResponse,
     private readonly o: RelayOptions,
   ) {
     this.done = new Promise((resolve) => (this.settle = resolve));

@@ -1,9 +1,11 @@
-import { createServer, type Server } from "node:http";
+import { createServer, maxHeaderSize, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../api/app.js";
 import type { AppContext } from "../app/context.js";
+import { nodeRequest } from "../gateway/exchange.js";
 import { createGatewayHandler } from "../gateway/handler.js";
+import { attachFront } from "./front/front.js";
 
 export interface RunningServer {
   server: Server;
@@ -15,6 +17,15 @@ export interface RunningServer {
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them off. */
 const SHUTDOWN_GRACE_MS = 30_000;
+/**
+ * Largest request body the front buffers; larger ones (uploads) go through node:http, which
+ * streams them to the upstream.
+ */
+const FRONT_MAX_BODY = 1024 * 1024;
+
+function isGatewayTarget(url: string): boolean {
+  return url.startsWith("/v1/") || url === "/v1" || url.startsWith("/v1?");
+}
 
 /** Starts the HTTP server on the configured host and port (port 0 = any free port). */
 export async function startServer(ctx: AppContext): Promise<RunningServer> {
@@ -35,13 +46,22 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     trustProxy: ctx.config.trustProxy,
     defaultMaxOutputTokens: ctx.config.defaultMaxOutputTokens,
   });
-  // The gateway is plain node:http (its hot path skips the framework); everything else is Hono.
+  // Ordinary gateway requests are read and answered by the front (src/server/front); the rest
+  // of /v1 (chunked or large bodies, unusual heads) by plain node:http; everything else by Hono.
   const server = createServer((req, res) => {
-    const url = req.url ?? "";
-    if (url.startsWith("/v1/") || url === "/v1" || url.startsWith("/v1?")) gateway(req, res);
+    if (isGatewayTarget(req.url ?? "")) gateway(nodeRequest(req), res);
     else void listener(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  const front = attachFront(server, {
+    claims: isGatewayTarget,
+    serve: gateway,
+    maxHeadBytes: maxHeaderSize,
+    maxBodyBytes: Math.min(FRONT_MAX_BODY, ctx.config.gatewayMaxBodyBytes),
+    headersTimeoutMs: server.headersTimeout,
+    requestTimeoutMs: server.requestTimeout,
+    keepAliveTimeoutMs: server.keepAliveTimeout,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(ctx.config.port, ctx.config.host, () => {
@@ -60,12 +80,17 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests (streams too) finish, but not forever.
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+          const force = setTimeout(() => {
+            front.closeAll();
+            server.closeAllConnections();
+          }, SHUTDOWN_GRACE_MS);
           force.unref();
+          // close() waits for every connection, the front's included (the server counts them all).
           server.close(() => {
             clearTimeout(force);
             resolve();
           });
+          front.closeIdle();
           server.closeIdleConnections();
         });
         await ctx.close();

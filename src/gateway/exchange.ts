@@ -1,0 +1,54 @@
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { readBody, type BodyProblem } from "./body.js";
+
+/**
+ * One request as the gateway reads it. Two servers produce these: the front's own HTTP/1.1
+ * reader for ordinary requests (body already in memory), and node:http for everything the
+ * front hands over (chunked or large bodies, anything unusual). See src/server/front/.
+ */
+export interface GatewayRequest {
+  readonly method: string;
+  /** The request target: path and query string. */
+  readonly url: string;
+  /** Lower-case names, as node:http gives them. */
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+  /** The whole body, or why it could not be had (over `limit` bytes, or the client went away). */
+  readBody(limit: number): Promise<Buffer | BodyProblem>;
+  /** The body unread, to forward as it arrives (uploads). */
+  readonly bodyStream: Buffer | NodeJS.ReadableStream;
+}
+
+/**
+ * The part of a response the gateway uses. node:http's ServerResponse is one; the front's
+ * FrontResponse is the other. `writeHead` takes a header record or a flat `[name, value, …]` list.
+ */
+export interface GatewayResponse {
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  readonly writableFinished: boolean;
+  readonly destroyed: boolean;
+  setHeader(name: string, value: string): unknown;
+  writeHead(status: number, headers: Record<string, string | number> | string[]): unknown;
+  /** False when the client is behind: wait for `drain`. */
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+  /** Sends the head now, before any body. */
+  flushHeaders(): void;
+  destroy(): unknown;
+  /** `close`: the exchange is over (if not `writableFinished`, the client went away first). */
+  on(event: "close", listener: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+}
+
+/** A node:http request as the gateway reads it. */
+export function nodeRequest(req: IncomingMessage): GatewayRequest {
+  return {
+    method: req.method ?? "GET",
+    url: req.url ?? "/",
+    headers: req.headers,
+    remoteAddress: req.socket.remoteAddress,
+    readBody: (limit) => readBody(req, limit),
+    bodyStream: req,
+  };
+}
