@@ -28,7 +28,6 @@ export interface GatewayResponse {
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
   readonly destroyed: boolean;
-  setHeader(name: string, value: string): unknown;
   writeHead(status: number, headers: Record<string, string | number> | string[]): unknown;
   /** False when the client is behind: wait for `drain`. */
   write(chunk: string | Buffer): boolean;

@@ -77,8 +77,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
 
     const fail = (err: GatewayError, endpoint = "other", headers: Record<string, string> = {}): void => {
       deps.metrics.requests.inc([endpoint, String(err.status)]);
-      if (err.status === 413) res.setHeader("connection", "close");
-      sendError(res, err, requestId, headers);
+      // An unread body may still be on its way: the connection is not reusable after a 413.
+      sendError(res, err, requestId, err.status === 413 ? { ...headers, connection: "close" } : headers);
     };
 
     if (path === null) return fail(GATEWAY_ERRORS.badPath);

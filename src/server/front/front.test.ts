@@ -192,6 +192,18 @@ describe("front", () => {
     expect(text.endsWith("front:/v1/x:1")).toBe(true);
   });
 
+  it("closes after the response when the handler says Connection: close", async () => {
+    const { port } = await start(({ res }) => {
+      res.writeHead(413, { "content-length": 2, connection: "close" });
+      res.end("no");
+    });
+    const c = new Raw(port).send(post("/v1/x", "1"));
+    const text = await c.untilClosed();
+    expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+    expect(text.match(/connection: /g)).toEqual(["connection: "]);
+    expect(text).toContain("connection: close\r\n");
+  });
+
   it("takes a client that half-closes as gone, as node:http does: the handler hears close", async () => {
     let closed = false;
     const { port } = await start(({ res }) => res.on("close", () => (closed = true)));

@@ -54,7 +54,6 @@ export class FrontResponse extends EventEmitter implements GatewayResponse {
   writableEnded = false;
   writableFinished = false;
   destroyed = false;
-  private set: Array<[string, string]> | null = null;
   private pendingHead: string | null = null;
   private chunked = false;
   private noBody: boolean;
@@ -65,42 +64,13 @@ export class FrontResponse extends EventEmitter implements GatewayResponse {
     this.noBody = c.headRequest;
   }
 
-  setHeader(name: string, value: string): this {
-    if (this.headersSent) throw new Error("headers already sent");
-    (this.set ??= []).push([name.toLowerCase(), value]);
-    return this;
-  }
-
   writeHead(status: number, headers: Record<string, string | number> | string[]): this {
     if (this.headersSent) throw new Error("headers already sent");
-    const names: string[] = [];
-    const values: string[] = [];
-    if (Array.isArray(headers)) {
-      for (let i = 0; i + 1 < headers.length; i += 2) {
-        names.push(headers[i]!);
-        values.push(headers[i + 1]!);
-      }
-    } else {
-      for (const name in headers) {
-        names.push(name);
-        values.push(String(headers[name]));
-      }
-    }
-    if (this.set) {
-      const given = new Set(names.map((n) => n.toLowerCase()));
-      for (const [name, value] of this.set) {
-        if (given.has(name)) continue;
-        names.push(name);
-        values.push(value);
-      }
-    }
     this.keepAlive = this.c.keepAlive();
     let lines = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
     let length = false;
     let date = false;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const value = values[i]!;
+    const add = (name: string, value: string): void => {
       if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new TypeError(`invalid response header ${name}`);
       const lower = name.toLowerCase();
       if (lower === "content-length") length = true;
@@ -108,10 +78,13 @@ export class FrontResponse extends EventEmitter implements GatewayResponse {
       else if (lower === "transfer-encoding") throw new TypeError("transfer-encoding is the front's to set");
       else if (lower === "connection") {
         if (/(^|,)\s*close\s*(,|$)/i.test(value)) this.keepAlive = false;
-        continue; // written below, once
+        return; // written below, once
       }
       lines += `${name}: ${value}\r\n`;
-    }
+    };
+    if (Array.isArray(headers))
+      for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i]!, headers[i + 1]!);
+    else for (const name in headers) add(name, String(headers[name]));
     if (status === 204 || status === 304 || (status >= 100 && status < 200)) this.noBody = true;
     if (!date) lines += `date: ${this.c.date.now()}\r\n`;
     if (!length && !this.noBody) {
