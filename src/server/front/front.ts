@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import type { GatewayRequest, GatewayResponse } from "../../gateway/exchange.js";
-import { readRequestHead, type RequestHead } from "./request-head.js";
+import { HeadEndScanner, readRequestHead, type RequestHead } from "./request-head.js";
 import { FrontResponse, HttpDate } from "./response.js";
 
 /**
@@ -118,6 +118,8 @@ class Connection {
   private pendingBytes = 0;
   /** The head of the request being received, once it is complete. */
   private head: RequestHead | null = null;
+  /** Whether the pending bytes hold a complete head yet (read only once they do). */
+  private readonly headEnd = new HeadEndScanner();
   private active: FrontResponse | null = null;
   /** When the connection is cut unless something happens first (performance.now() ms). */
   private deadline: number;
@@ -159,6 +161,7 @@ class Connection {
     if (this.pendingBytes === 0 && !this.active) this.startRequest();
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    if (!this.head) this.headEnd.push(chunk);
     if (this.active) {
       // Pipelined requests wait; a client that keeps sending meanwhile is held back.
       if (this.pendingBytes > this.front.o.maxHeadBytes + this.front.o.maxBodyBytes && !this.paused) {
@@ -175,6 +178,7 @@ class Connection {
     const o = this.front.o;
     if (this.pendingBytes === 0) return;
     if (!this.head) {
+      if (!this.headEnd.found && this.pendingBytes <= o.maxHeadBytes) return;
       const buf = this.joined();
       const read = readRequestHead(buf, o.maxHeadBytes);
       if (read === "incomplete") return;
@@ -189,8 +193,10 @@ class Connection {
     const end = head.size + head.bodyLength;
     const body = buf.subarray(head.size, end);
     this.head = null;
-    this.pending = end < buf.length ? [buf.subarray(end)] : [];
-    this.pendingBytes = buf.length - end;
+    const rest = end < buf.length ? buf.subarray(end) : null;
+    this.pending = rest ? [rest] : [];
+    this.pendingBytes = rest?.length ?? 0;
+    this.headEnd.reset(rest);
     this.serve(head, body);
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readRequestHead, type RequestHead } from "./request-head.js";
+import { HeadEndScanner, readRequestHead, type RequestHead } from "./request-head.js";
 
 const read = (text: string, max = 16 * 1024) => readRequestHead(Buffer.from(text, "latin1"), max);
 
@@ -101,4 +101,34 @@ describe("readRequestHead", () => {
   for (const [what, text] of others) {
     it(`hands over: ${what}`, () => expect(read(text)).toBe("other"));
   }
+});
+
+describe("HeadEndScanner", () => {
+  it("finds the blank line byte by byte, and split across chunks every way", () => {
+    const head = Buffer.from("GET /v1/models HTTP/1.1\r\nhost: kw\r\n\r\n");
+    const bytes = new HeadEndScanner();
+    for (let i = 0; i < head.length; i++)
+      expect(bytes.push(head.subarray(i, i + 1))).toBe(i === head.length - 1);
+    for (let cut = 1; cut < head.length; cut++) {
+      const s = new HeadEndScanner();
+      s.push(head.subarray(0, cut));
+      expect(s.push(head.subarray(cut))).toBe(true);
+    }
+  });
+
+  it("is not fooled by CR and LF that do not make a blank line", () => {
+    const s = new HeadEndScanner();
+    for (const part of ["GET / HTTP/1.1\r", "\n", "x: 1\r\n\r", "x"])
+      expect(s.push(Buffer.from(part))).toBe(false);
+  });
+
+  it("starts over from the bytes left after a request", () => {
+    const s = new HeadEndScanner();
+    s.push(Buffer.from("GET / HTTP/1.1\r\n\r\n"));
+    s.reset(Buffer.from("GET /next HTTP/1.1\r\n"));
+    expect(s.found).toBe(false);
+    expect(s.push(Buffer.from("\r\n"))).toBe(true);
+    s.reset(null);
+    expect(s.found).toBe(false);
+  });
 });
