@@ -47,10 +47,11 @@ export interface FrontOptions {
 /**
  * The gateway's own HTTP/1.1 server, in front of node:http on the same port.
  *
- * Why: node:http's request and response objects cost about 70 µs of CPU a request at 1,000
- * req/s, and on a small machine that CPU is what the gateway's tail latency is made of
- * (BENCHMARKS.md). The front reads ordinary `/v1` requests itself — a strict head, a body
- * framed by content-length, in memory — and writes their responses straight to the socket.
+ * Why: on a small machine the gateway's tail latency is made of CPU contention, and node:http's
+ * request and response objects were most of what keyward added to it (a bare proxy behind a
+ * node:http server: +1.69 ms p99 at 1,000 req/s; the same on raw sockets: +0.79 ms;
+ * BENCHMARKS.md). The front reads ordinary `/v1` requests itself (a strict head, a body framed
+ * by content-length, in memory) and writes their responses straight to the socket.
  *
  * Everything else is node's: a connection whose next request is not for the front (another
  * path, a chunked or large body, an unusual head: see request-head.ts) is handed to node:http
