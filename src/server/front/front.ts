@@ -155,7 +155,11 @@ class Connection {
   }
 
   checkDeadline(now: number): void {
-    if (now > this.deadline) this.socket.destroy();
+    if (now <= this.deadline) return;
+    // As node:http does: a request that did not arrive in time is answered 408 (a small write
+    // leaves at once, before the close); an idle connection is just closed.
+    if (this.pendingBytes > 0 && !this.active) this.socket.write(REQUEST_TIMEOUT);
+    this.socket.destroy();
   }
 
   private received(chunk: Buffer): void {
@@ -283,5 +287,7 @@ class Connection {
     return this.pending[0] ?? Buffer.alloc(0);
   }
 }
+
+const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n\r\n";
 
 function noop(): void {}
