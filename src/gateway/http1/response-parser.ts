@@ -1,4 +1,4 @@
-import { connectionTokens } from "./fields.js";
+import { connectionTokens, readField } from "./fields.js";
 
 /**
  * Response headers as received: a flat list `[name, value, name, value, …]` with lower-case
@@ -244,32 +244,11 @@ export class ResponseParser {
     const status = Number(text.slice(9, 12));
     if (status < 100) throw new MalformedResponseError("bad status code");
     const headers: ResponseHeaders = [];
-    // One pass over each field line by character codes: cheaper than splitting and matching
-    // regular expressions, which this runs for every response.
     for (let at = eol + 2; at < text.length;) {
       let end = text.indexOf("\r\n", at);
       if (end === -1) end = text.length;
-      let colon = at;
-      let lower = true;
-      for (; colon < end; colon++) {
-        const c = text.charCodeAt(colon);
-        if (c === COLON) break;
-        // Also refuses obsolete line folding and whitespace before the colon (RFC 9112 §5.1–5.2).
-        if (c > 127 || TOKEN_CHARS[c] !== 1) throw new MalformedResponseError("bad header line");
-        if (c >= 65 && c <= 90) lower = false;
-      }
-      if (colon === at || colon === end) throw new MalformedResponseError("bad header line");
-      let from = colon + 1;
-      let to = end;
-      while (from < to && isSpace(text.charCodeAt(from))) from++;
-      while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
-      for (let i = from; i < to; i++) {
-        // Controls other than tab: Node's writeHead would refuse to relay them (RFC 9110 §5.5).
-        const c = text.charCodeAt(i);
-        if ((c < 32 && c !== 9) || c === 127) throw new MalformedResponseError("bad header value");
-      }
-      const name = text.slice(at, colon);
-      headers.push(lower ? name : name.toLowerCase(), text.slice(from, to));
+      const problem = readField(text, at, end, headers);
+      if (problem) throw new MalformedResponseError(problem);
       at = end + 2;
     }
     if (status < 200) {
@@ -325,16 +304,6 @@ export class ResponseParser {
     this.state = "until-close";
     this.reusable = false;
   }
-}
-
-const COLON = 58;
-/** RFC 9110 tchar, by character code. */
-const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-  TOKEN_CHARS[c.charCodeAt(0)] = 1;
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9;
 }
 
 /** Three digits at 9..11 of the status line, then its end or a space. */

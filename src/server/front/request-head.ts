@@ -13,6 +13,8 @@
  *   `content-length` (or none). Any `transfer-encoding`, `expect` or `upgrade` → "other".
  */
 
+import { connectionTokens, readField } from "../../gateway/http1/fields.js";
+
 /** A request head the front may serve itself. */
 export interface RequestHead {
   method: string;
@@ -36,11 +38,6 @@ const VERSION = " HTTP/1.1";
 const MAX_METHOD = 20;
 /** Longest content-length taken: 15 digits stay an exact integer. */
 const MAX_LENGTH_DIGITS = 15;
-
-/** RFC 9110 token characters. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-  TCHAR[c.charCodeAt(0)] = 1;
 
 /** Headers whose presence sends the request to node:http. */
 const DELEGATED = new Set(["transfer-encoding", "expect", "upgrade"]);
@@ -71,27 +68,15 @@ export function readRequestHead(buf: Buffer, maxHeadBytes: number): HeadRead {
   }
 
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
-  let pos = lineEnd === -1 ? head.length : lineEnd + 2;
-  while (pos < head.length) {
+  const field: string[] = [];
+  for (let pos = lineEnd === -1 ? head.length : lineEnd + 2; pos < head.length;) {
     let next = head.indexOf("\r\n", pos);
     if (next === -1) next = head.length;
-    const colon = head.indexOf(":", pos);
-    if (colon <= pos || colon >= next) return "other";
-    for (let i = pos; i < colon; i++) {
-      const c = head.charCodeAt(i);
-      if (c > 0x7f || TCHAR[c] !== 1) return "other";
-    }
-    let from = colon + 1;
-    let to = next;
-    while (from < to && isSpace(head.charCodeAt(from))) from++;
-    while (to > from && isSpace(head.charCodeAt(to - 1))) to--;
-    for (let i = from; i < to; i++) {
-      const c = head.charCodeAt(i);
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return "other";
-    }
-    const name = head.slice(pos, colon).toLowerCase();
+    if (readField(head, pos, next, field) !== null) return "other";
+    const name = field[0]!;
     if (name in headers || DELEGATED.has(name)) return "other";
-    headers[name] = head.slice(from, to);
+    headers[name] = field[1]!;
+    field.length = 0;
     pos = next + 2;
   }
 
@@ -106,15 +91,9 @@ export function readRequestHead(buf: Buffer, maxHeadBytes: number): HeadRead {
     }
     bodyLength = Number(length);
   }
-  let keepAlive = true;
-  const connection = headers.connection;
-  if (connection !== undefined) {
-    for (const token of connection.toLowerCase().split(",")) {
-      const t = token.trim();
-      if (t === "close") keepAlive = false;
-      else if (t === "upgrade") return "other";
-    }
-  }
+  const connection = connectionTokens(headers.connection);
+  if (connection.has("upgrade")) return "other";
+  const keepAlive = !connection.has("close");
   return { method: requestLine.slice(0, sp), target, headers, bodyLength, keepAlive, size: end + 4 };
 }
 
@@ -143,8 +122,4 @@ export class HeadEndScanner {
     this.tail = Buffer.from(probe.subarray(Math.max(0, probe.length - (HEAD_END.length - 1))));
     return this.found;
   }
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09;
 }

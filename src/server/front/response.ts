@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { GatewayResponse } from "../../gateway/exchange.js";
+import { connectionTokens } from "../../gateway/http1/fields.js";
 
 /** RFC 9110 token: what a header name may be. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -77,7 +78,7 @@ export class FrontResponse extends EventEmitter implements GatewayResponse {
       else if (lower === "date") date = true;
       else if (lower === "transfer-encoding") throw new TypeError("transfer-encoding is the front's to set");
       else if (lower === "connection") {
-        if (/(^|,)\s*close\s*(,|$)/i.test(value)) this.keepAlive = false;
+        if (connectionTokens(value).has("close")) this.keepAlive = false;
         return; // written below, once
       }
       lines += `${name}: ${value}\r\n`;
