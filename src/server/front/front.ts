@@ -185,7 +185,8 @@ class Connection {
     if (!this.head) {
       if (!this.headEnd.found && this.pendingBytes <= o.maxHeadBytes) return;
       const buf = this.joined();
-      const read = readRequestHead(buf, o.maxHeadBytes);
+      // The scanner already knows where the head ends; without it (over the limit) the reader looks.
+      const read = readRequestHead(buf, o.maxHeadBytes, this.headEnd.found ? this.headEnd.at : undefined);
       if (read === "incomplete") return;
       if (read === "other" || !o.claims(read.target) || read.bodyLength > o.maxBodyBytes)
         return this.handOver();

@@ -109,10 +109,12 @@ describe("HeadEndScanner", () => {
     const bytes = new HeadEndScanner();
     for (let i = 0; i < head.length; i++)
       expect(bytes.push(head.subarray(i, i + 1))).toBe(i === head.length - 1);
+    expect(bytes.at).toBe(head.length - 4);
     for (let cut = 1; cut < head.length; cut++) {
       const s = new HeadEndScanner();
       s.push(head.subarray(0, cut));
       expect(s.push(head.subarray(cut))).toBe(true);
+      expect(s.at).toBe(head.length - 4);
     }
   });
 
@@ -128,6 +130,7 @@ describe("HeadEndScanner", () => {
     s.reset(Buffer.from("GET /next HTTP/1.1\r\n"));
     expect(s.found).toBe(false);
     expect(s.push(Buffer.from("\r\n"))).toBe(true);
+    expect(s.at).toBe("GET /next HTTP/1.1".length);
     s.reset(null);
     expect(s.found).toBe(false);
   });

@@ -46,8 +46,12 @@ const DELEGATED = new Set(["transfer-encoding", "expect", "upgrade"]);
  * Reads the request head at the start of `buf`. A head longer than `maxHeadBytes` is "other"
  * (node:http then answers 431 under its own limit).
  */
-export function readRequestHead(buf: Buffer, maxHeadBytes: number): HeadRead {
-  const end = buf.indexOf(HEAD_END);
+export function readRequestHead(
+  buf: Buffer,
+  maxHeadBytes: number,
+  /** Where the head's blank line starts, when the caller already found it (HeadEndScanner). */
+  end = buf.indexOf(HEAD_END),
+): HeadRead {
   if (end === -1) return buf.length > maxHeadBytes ? "other" : "incomplete";
   if (end + 4 > maxHeadBytes) return "other";
   const head = buf.toString("latin1", 0, end);
@@ -103,23 +107,37 @@ export function readRequestHead(buf: Buffer, maxHeadBytes: number): HeadRead {
  * of everything so far (which would make 16 KiB of dribble cost 128 MB of copying).
  */
 export class HeadEndScanner {
-  /** The blank line is in what was pushed since the last reset. */
-  found = false;
+  /** Where the blank line starts in what was pushed since the last reset, or -1. */
+  at = -1;
+  /** Bytes pushed since the last reset. */
+  private seen = 0;
   /** The last bytes pushed, for a blank line split across chunks. */
   private tail: Buffer | null = null;
 
+  get found(): boolean {
+    return this.at !== -1;
+  }
+
   /** Starts over with `rest` (bytes left after a request) as what was pushed. */
   reset(rest: Buffer | null): void {
-    this.found = false;
+    this.at = -1;
+    this.seen = 0;
     this.tail = null;
     if (rest) this.push(rest);
   }
 
   push(chunk: Buffer): boolean {
-    if (this.found) return true;
+    if (this.at !== -1) return true;
     const probe = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
-    this.found = probe.indexOf(HEAD_END) !== -1;
+    const found = probe.indexOf(HEAD_END);
+    const start = this.seen - (this.tail?.length ?? 0);
+    this.seen += chunk.length;
+    if (found !== -1) {
+      this.at = start + found;
+      this.tail = null;
+      return true;
+    }
     this.tail = Buffer.from(probe.subarray(Math.max(0, probe.length - (HEAD_END.length - 1))));
-    return this.found;
+    return false;
   }
 }
