@@ -10,6 +10,8 @@ describe("config", () => {
       dataDir: "./data",
       brand: "kw",
       allowKeyDelete: false,
+      trustProxy: false,
+      heapTuning: true,
     });
     expect(c.databaseUrl).toBeUndefined();
   });
@@ -26,6 +28,15 @@ describe("config", () => {
       allowKeyDelete: true,
     });
     expect(loadConfig(env, { port: 7000 }).port).toBe(7000);
+  });
+
+  it("reads yes/no settings as true/false/1/0 and refuses anything else", () => {
+    expect(loadConfig({ KEYWARD_HEAP_TUNING: "false", KEYWARD_TRUST_PROXY: "1" })).toMatchObject({
+      heapTuning: false,
+      trustProxy: true,
+    });
+    expect(loadConfig({ KEYWARD_HEAP_TUNING: "0" }).heapTuning).toBe(false);
+    expect(() => loadConfig({ KEYWARD_HEAP_TUNING: "off" })).toThrow(/KEYWARD_HEAP_TUNING \(heapTuning\)/);
   });
 
   it("names the variable, never the value, when one is invalid", () => {

@@ -2,6 +2,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
+/** A yes/no setting: a JSON boolean, or "true"/"false"/"1"/"0" from the environment. */
+function booleanSetting(fallback: boolean) {
+  return z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .transform((v) => v === true || v === "true" || v === "1")
+    .default(fallback);
+}
+
 /**
  * Configuration, parsed once at start-up from (lowest to highest precedence) defaults, an
  * optional JSON file (`KEYWARD_CONFIG`), `KEYWARD_*` environment variables, and CLI flags.
@@ -25,10 +33,7 @@ const ConfigSchema = z
     /** Optional server pepper: key hashes become HMAC-SHA-256(pepper, key). Never change it after keys exist. */
     keyPepper: z.string().min(16, "at least 16 characters").optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    allowKeyDelete: z
-      .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-      .transform((v) => v === true || v === "true" || v === "1")
-      .default(false),
+    allowKeyDelete: booleanSetting(false),
     keyCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
     keyCacheMaxEntries: z.coerce.number().int().min(1).default(100_000),
     negativeCacheTtlMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
@@ -93,10 +98,9 @@ const ConfigSchema = z
       .max(64 * 1024 * 1024)
       .default(4 * 1024 * 1024),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
-    trustProxy: z
-      .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
-      .transform((v) => v === true || v === "true" || v === "1")
-      .default(false),
+    trustProxy: booleanSetting(false),
+    /** `serve` tunes V8's collector for a long-running gateway (src/server/heap-tuning.ts). */
+    heapTuning: booleanSetting(true),
   })
   .strict();
 
@@ -116,6 +120,7 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_KEY_CACHE_TTL_MS: "keyCacheTtlMs",
   KEYWARD_MAX_BODY_BYTES: "maxBodyBytes",
   KEYWARD_TRUST_PROXY: "trustProxy",
+  KEYWARD_HEAP_TUNING: "heapTuning",
   KEYWARD_MASTER_KEY: "masterKey",
   KEYWARD_MASTER_KEY_PREVIOUS: "masterKeyPrevious",
   KEYWARD_UPSTREAM_BASE_URL: "upstreamBaseUrl",

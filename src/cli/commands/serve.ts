@@ -18,16 +18,19 @@ export function registerServe(program: Command): void {
       .option("--init", "on an empty store, create the first owner admin key and print it once"),
   ).action(async (flags: ServeFlags) => {
     // Loaded here, not at the top: client commands should not pay for the server's modules.
-    const [{ createContext }, { createLogger }, { startServer }] = await Promise.all([
+    const [{ createContext }, { createLogger }, { startServer }, { tuneHeap }] = await Promise.all([
       import("../../app/context.js"),
       import("../../log/logger.js"),
       import("../../server/server.js"),
+      import("../../server/heap-tuning.js"),
     ]);
     const config = loadConfig(process.env, {
       ...storeOverrides(flags),
       ...(flags.host ? { host: flags.host } : {}),
       ...(flags.port ? { port: flags.port } : {}),
     });
+    // Before the context is built, so the collector's first limits are set with the tuning.
+    const heapFlags = config.heapTuning ? tuneHeap() : [];
     const logger = createLogger(config.logLevel);
     const ctx = await createContext(config, logger);
     if (flags.init) {
@@ -42,7 +45,7 @@ export function registerServe(program: Command): void {
     }
     const server = await startServer(ctx);
     logger.info(
-      { url: server.url, store: ctx.store.dialect, location: ctx.store.location },
+      { url: server.url, store: ctx.store.dialect, location: ctx.store.location, heap_flags: heapFlags },
       "keyward listening",
     );
     const shutdown = (signal: string) => {
