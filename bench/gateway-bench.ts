@@ -30,6 +30,8 @@
  *                          OS temp dir; /dev/shm takes the disk out of the picture)
  *   BENCH_PHASES           comma list of throughput,fixed,ttfb (default all three)
  *   BENCH_KEYWARD_LOG_LEVEL  KEYWARD_LOG_LEVEL for the keyward process (default: keyward's default)
+ *   BENCH_HEAP_TUNING=0    run keyward with KEYWARD_HEAP_TUNING=false, V8's own collector settings
+ *                          (an A/B experiment; such a run never writes BENCHMARKS.md)
  *   BENCH_PROFILE=1        run keyward with --cpu-prof; the profile lands in bench/results/
  *   BENCH_KEYWARD_NODE_ARGS  extra node flags for keyward (experiments; a full run refuses them)
  *   BENCH_QUIET_WAIT       before measuring, wait up to this many seconds for other processes
@@ -106,6 +108,8 @@ const MAX_MINUTES = envNum("BENCH_MAX_MINUTES", 30, 1, false);
 const PROFILE = process.env.BENCH_PROFILE === "1";
 const BUILD = process.env.BENCH_BUILD !== "0";
 const KEYWARD_LOG_LEVEL = process.env.BENCH_KEYWARD_LOG_LEVEL || undefined;
+/** false: keyward runs with V8's default collector settings (src/server/heap-tuning.ts). */
+const HEAP_TUNING = process.env.BENCH_HEAP_TUNING !== "0";
 /** Extra node flags for the keyward process, for experiments (e.g. `--trace-gc`). */
 const KEYWARD_NODE_ARGS = (process.env.BENCH_KEYWARD_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 const QUIET_WAIT_SECONDS = envNum("BENCH_QUIET_WAIT", 120, 0);
@@ -154,6 +158,7 @@ const FULL_RUN =
   ALL_PHASES.every((p) => PHASES.includes(p)) &&
   !process.env.BENCH_TMPDIR &&
   KEYWARD_NODE_ARGS.length === 0 &&
+  HEAP_TUNING &&
   !PROFILE;
 const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === "1" : FULL_RUN;
 
@@ -510,6 +515,7 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
     KEYWARD_UPSTREAM_BASE_URL: `${mockOrigin}/v1`,
     KEYWARD_UPSTREAM_API_KEY: PROVIDER_KEY,
     ...(KEYWARD_LOG_LEVEL ? { KEYWARD_LOG_LEVEL } : {}),
+    ...(HEAP_TUNING ? {} : { KEYWARD_HEAP_TUNING: "false" }),
   };
   for (const k of Object.keys(env)) if (k.startsWith("KEYWARD_") && !(k in envKeep)) delete env[k];
   const initOut = execFileSync(
@@ -583,6 +589,7 @@ const envKeep: Record<string, true> = {
   KEYWARD_UPSTREAM_BASE_URL: true,
   KEYWARD_UPSTREAM_API_KEY: true,
   KEYWARD_LOG_LEVEL: true,
+  KEYWARD_HEAP_TUNING: true,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -700,6 +707,8 @@ interface Summary {
     streamDelayMs: number;
     streamChunks: number;
     keywardLogLevel: string;
+    /** false when BENCH_HEAP_TUNING=0 ran keyward with V8's default collector settings. */
+    heapTuning: boolean;
     storeParent: string;
   };
   perTarget: Partial<
@@ -823,7 +832,7 @@ function markdown(s: Summary): string {
     "- **Reproduce:** `apt-get install -y nginx && npm run bench:gateway` (env `BENCH_SECONDS`, `BENCH_ROUNDS`, `BENCH_RATE`, `BENCH_TTFB_COUNT`, `BENCH_STREAM_DELAY_MS`, `BENCH_TARGETS`, `BENCH_PROFILE`; see the file header). Without nginx the script stops and says so.",
   );
   L.push(
-    `- **This run:** ${c.rounds} rounds × ${c.seconds} s per measurement and target, ${c.warmup} s warm-up per target; keyward log level ${c.keywardLogLevel}; keyward's SQLite store in a fresh dir under \`${c.storeParent}\``,
+    `- **This run:** ${c.rounds} rounds × ${c.seconds} s per measurement and target, ${c.warmup} s warm-up per target; keyward log level ${c.keywardLogLevel}; V8 collector tuning ${c.heapTuning ? "on (keyward's default)" : "off (BENCH_HEAP_TUNING=0)"}; keyward's SQLite store in a fresh dir under \`${c.storeParent}\``,
   );
   if (s.keywardUnavailable) L.push(`- **keyward not measured:** ${s.keywardUnavailable}`);
   L.push("");
@@ -906,7 +915,7 @@ function markdown(s: Summary): string {
   L.push("### What is measured");
   L.push("");
   L.push(
-    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
+    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir, its default settings, V8 collector tuning included: `src/server/heap-tuning.ts`). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
   );
   L.push(
     `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards over its own keep-alive HTTP/1.1 connections (\`src/gateway/http1/\`), meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
@@ -1158,6 +1167,7 @@ async function main(): Promise<void> {
       streamDelayMs: STREAM_DELAY_MS,
       streamChunks: STREAM_CHUNKS,
       keywardLogLevel: KEYWARD_LOG_LEVEL ?? "default (info)",
+      heapTuning: HEAP_TUNING,
       storeParent: TMP_PARENT,
     },
   });
