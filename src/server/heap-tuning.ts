@@ -16,7 +16,8 @@ import v8 from "node:v8";
  *
  * The young generation now regrows to its full size (16 MB semi-spaces) in one step, within
  * about a second of traffic, and the old generation may reach 4× its live size before a full
- * collection, which makes those rare (none in 3-minute drives at 1,000 req/s). The price is
+ * collection, which makes those rare at a steady rate (none in 3-minute drives at 1,000 req/s;
+ * right after a burst of ~20,000 req/s they still come every ~30 s: BENCHMARKS.md). The price is
  * memory: the heap may hold up to ~4× its live data (about 100 MB for a default setup) before it
  * is collected. `KEYWARD_HEAP_TUNING=false` keeps V8's defaults.
  *
