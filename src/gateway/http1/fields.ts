@@ -19,6 +19,14 @@ export function connectionTokens(value: string | string[] | undefined): Readonly
   );
 }
 
+/** RFC 9110 token, for writers checking a whole header name or method (the readers use TOKEN_CHARS). */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * What a written header value may not carry: controls other than tab (a CR or LF would start a
+ * new header) and anything beyond Latin-1, which a head's encoding could not carry faithfully.
+ */
+export const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
 /** RFC 9110 tchar, by character code. */
 const TOKEN_CHARS = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")

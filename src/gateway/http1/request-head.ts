@@ -1,9 +1,5 @@
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/**
- * What a header value may not carry: controls other than tab (a CR or LF would start a new
- * header) and anything beyond Latin-1, which the head's encoding could not carry faithfully.
- */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+import { BAD_VALUE, TOKEN } from "./fields.js";
+
 /** A request target is visible ASCII (and obs-text): no spaces, controls or anything past Latin-1. */
 const BAD_TARGET = /[^!-~\x80-\xff]/;
 

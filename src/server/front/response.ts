@@ -2,12 +2,8 @@ import { EventEmitter } from "node:events";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { GatewayResponse } from "../../gateway/exchange.js";
-import { connectionTokens } from "../../gateway/http1/fields.js";
+import { BAD_VALUE, TOKEN, connectionTokens } from "../../gateway/http1/fields.js";
 
-/** RFC 9110 token: what a header name may be. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What a header value may not contain (node:http's rule: no CR, LF, NUL or other controls). */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const LAST_CHUNK = "0\r\n\r\n";
 
 /** The `date` header's value, made at most once a second. */
