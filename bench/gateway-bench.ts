@@ -1,7 +1,7 @@
 /**
  * Gateway overhead benchmark (issue 3, "Performance"). In one run, each in its own process:
  *
- *   mock     the mock OpenAI upstream (src/testing/mock-upstream.ts), per-event stream delay;
+ *   mock     the mock OpenAI upstream (test/support/mock-upstream.ts), per-event stream delay;
  *   nginx    Debian's nginx, 1 worker, proxy_pass to the mock with a keepalive upstream pool;
  *   keyward  `node bin/keyward.js serve` from dist/, fresh SQLite data dir, default upstream = mock,
  *            one project and one `kw_live_` key created through the management API;
@@ -416,7 +416,7 @@ async function startMock(dir: string): Promise<{ child: Child; origin: string; p
     [
       "--import",
       "tsx",
-      "src/testing/mock-upstream.ts",
+      "test/support/mock-upstream.ts",
       "--port",
       String(port),
       "--delay-ms",
@@ -915,7 +915,7 @@ function markdown(s: Summary): string {
   L.push("### What is measured");
   L.push("");
   L.push(
-    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`src/testing/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir, its default settings, V8 collector tuning included: `src/server/heap-tuning.ts`). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
+    "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`test/support/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir, its default settings, V8 collector tuning included: `src/server/heap-tuning.ts`). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
   );
   L.push(
     `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards over its own keep-alive HTTP/1.1 connections (\`src/gateway/http1/\`), meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,

@@ -40,7 +40,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultDetectors } from "../src/scan/detectors.js";
 import { runScan } from "../src/scan/run.js";
-import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../src/testing/secrets.js";
+import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../test/support/secrets.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET_MBPS = 50;

@@ -42,7 +42,7 @@ import { ROLLUPS } from "../src/usage/rollups.js";
 import type { UsageEvent } from "../src/usage/types.js";
 import { loadPostgres, loadSqlite, MODELS, type DataShape } from "./usage-data.js";
 import { reportUsageBench, writeSection, type DialectResult, type QueryResult } from "./usage-report.js";
-import { usageEvent } from "../src/testing/usage-event.js";
+import { usageEvent } from "../test/support/usage-event.js";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const FULL_EVENTS = 10_000_000;

@@ -2,8 +2,8 @@ import { readdirSync } from "node:fs";
 import { getPriority } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../store/database.js";
-import { createTestStore, type TestStore } from "../testing/harness.js";
-import { usageEvent } from "../testing/usage-event.js";
+import { createTestStore, type TestStore } from "../../test/support/harness.js";
+import { usageEvent } from "../../test/support/usage-event.js";
 import { SqliteWriterThread } from "./sqlite-writer.js";
 
 /** The nice value of every thread of this process, by thread id. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogCapture } from "../testing/harness.js";
+import { LogCapture } from "../../test/support/harness.js";
 import { accessLog, type AccessEntry } from "./access-log.js";
 import { createLogger } from "./logger.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeKeywardKey } from "../testing/secrets.js";
+import { fakeKeywardKey } from "../../test/support/secrets.js";
 import { applyAllowlist, parseAllowlist } from "./allowlist.js";
 import { ScanError } from "./errors.js";
 import { makeFinding } from "./finding.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../testing/secrets.js";
+import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../../test/support/secrets.js";
 import { defaultDetectors, keywardDetectors, PROVIDER_DETECTORS } from "./detectors.js";
 import { Matcher } from "./matcher.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeKeywardKey, lookAlikeKey } from "../testing/secrets.js";
+import { fakeKeywardKey, lookAlikeKey } from "../../test/support/secrets.js";
 import { exportRules, keyRegex } from "./export-rules.js";
 
 describe("--export-rules", () => {

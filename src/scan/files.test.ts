@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fakeKeywardKey } from "../testing/secrets.js";
+import { fakeKeywardKey } from "../../test/support/secrets.js";
 import { defaultDetectors } from "./detectors.js";
 import { ScanError } from "./errors.js";
 import { scanPaths } from "./files.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeKeywardKey, fakeProviderKey } from "../testing/secrets.js";
+import { fakeKeywardKey, fakeProviderKey } from "../../test/support/secrets.js";
 import { defaultDetectors } from "./detectors.js";
 import { makeFinding } from "./finding.js";
 import { SARIF_FINGERPRINT_KEY, toSarif } from "./sarif.js";

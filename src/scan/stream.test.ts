@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../testing/secrets.js";
+import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../../test/support/secrets.js";
 import { defaultDetectors } from "./detectors.js";
 import { Matcher } from "./matcher.js";
 import { BINARY_SNIFF_BYTES, StreamScanner, type StreamHit } from "./stream.js";

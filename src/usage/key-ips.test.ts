@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { usageEvent } from "../testing/usage-event.js";
+import { usageEvent } from "../../test/support/usage-event.js";
 import { keyIpPairs } from "./key-ips.js";
 import type { UsageEvent } from "./types.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { percentiles, runJob } from "../../bench/load.js";
-import { startMockUpstream, type MockUpstream } from "../../src/testing/mock-upstream.js";
+import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 
 let mock: MockUpstream;
 let origin: string;

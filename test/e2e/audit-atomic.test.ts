@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 /** Principle 3: if the audit entry cannot be written, the change does not happen. */
 describe.each(testDialects())("a change and its audit entry commit together (%s)", (dialect) => {

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 /** Tampering with any audit row (edit, delete, insert, reorder, truncate) is detected and located. */
 describe.each(testDialects())("audit tamper detection (%s)", (dialect) => {

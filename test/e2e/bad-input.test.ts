@@ -8,7 +8,7 @@ import { ERROR_STATUS, type ErrorCode } from "../../src/core/errors.js";
 import { generateKey } from "../../src/core/key-format.js";
 import { RESOURCES } from "../../src/core/permissions.js";
 import { ROLES } from "../../src/core/roles.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 /**
  * Bad input gets a specific 4xx in the documented envelope and changes nothing (DESIGN.md,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
 
 /**
  * The built CLI (`node bin/keyward.js …`) as a child process against a real server: exit codes,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 async function auditCount(t: TestServer): Promise<number> {
   const r = await t.ctx.store.db

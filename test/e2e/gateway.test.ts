@@ -1,8 +1,8 @@
 import { request as httpRequest } from "node:http";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startMockUpstream, type MockUpstream } from "../../src/testing/mock-upstream.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 const PROVIDER_KEY = "sk-proj-mockProviderKey0123456789abcdefT3BlbkFJmock";
 

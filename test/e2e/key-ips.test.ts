@@ -2,11 +2,11 @@ import { sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/store/database.js";
 import type { DB } from "../../src/store/schema.js";
-import { createTestStore, storeBefore, testDialects, type TestStore } from "../../src/testing/harness.js";
+import { createTestStore, storeBefore, testDialects, type TestStore } from "../support/harness.js";
 import { directBatchWriter, toRow, type UsageBatchWriter } from "../../src/usage/batch-writer.js";
 import { SqliteWriterThread } from "../../src/app/sqlite-writer.js";
 import type { UsageEvent } from "../../src/usage/types.js";
-import { usageEvent } from "../../src/testing/usage-event.js";
+import { usageEvent } from "../support/usage-event.js";
 
 /**
  * key_ips is maintained by the usage writer, in the transaction that records the raw events

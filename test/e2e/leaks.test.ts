@@ -1,9 +1,9 @@
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKey } from "../../src/core/key-format.js";
-import { startMockUpstream, type MockUpstream } from "../../src/testing/mock-upstream.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
-import { WebhookReceiver } from "../../src/testing/webhook-receiver.js";
+import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
 
 const PROVIDER_KEY = "sk-mock-provider-key-for-leak-tests";
 const KEY_ID = "github-test-key-1";

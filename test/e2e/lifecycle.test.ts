@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/client/client.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 describe.each(testDialects())("key lifecycle over HTTP (%s)", (dialect) => {
   let t: TestServer;

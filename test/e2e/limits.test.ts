@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMockUpstream, type MockUpstream } from "../../src/testing/mock-upstream.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 const MAX_TOKENS = 1000;
 

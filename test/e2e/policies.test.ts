@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../src/alerts/signature.js";
 import { KeywardClient } from "../../src/client/client.js";
 import { ManualClock } from "../../src/core/clock.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 import type { UsageEvent } from "../../src/usage/types.js";
-import { WebhookReceiver, type ReceivedDelivery } from "../../src/testing/webhook-receiver.js";
-import { usageEvent } from "../../src/testing/usage-event.js";
+import { WebhookReceiver, type ReceivedDelivery } from "../support/webhook-receiver.js";
+import { usageEvent } from "../support/usage-event.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeywardClient } from "../../src/client/client.js";
 import { ManualClock } from "../../src/core/clock.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 describe.each(testDialects())("roles, idempotency and time (%s)", (dialect) => {
   let t: TestServer;

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../../src/testing/secrets.js";
+import { fakeKeywardKey, fakeProviderKey, lookAlikeKey } from "../support/secrets.js";
 
 /**
  * Shared by the scan and hook end-to-end tests: the built CLI as a child process, real git in

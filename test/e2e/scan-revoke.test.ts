@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../src/testing/harness.js";
-import { fakeKeywardKey, fakeProviderKey } from "../../src/testing/secrets.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
+import { fakeKeywardKey, fakeProviderKey } from "../support/secrets.js";
 import { isolatedEnv, keyward, requireBuild } from "./scan-helpers.js";
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/core/hashing.js";
-import { fakeKeywardKey, lookAlikeKey } from "../../src/testing/secrets.js";
+import { fakeKeywardKey, lookAlikeKey } from "../support/secrets.js";
 import {
   buildCorpus,
   gitSync,

@@ -5,8 +5,8 @@ import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeywardClient } from "../../src/client/client.js";
 import { openDatabase } from "../../src/store/database.js";
-import { startMockUpstream, type MockUpstream } from "../../src/testing/mock-upstream.js";
-import { createTestStore, testDialects, type TestStore } from "../../src/testing/harness.js";
+import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
+import { createTestStore, testDialects, type TestStore } from "../support/harness.js";
 
 const run = promisify(execFile);
 const BIN = new URL("../../bin/keyward.js", import.meta.url).pathname;

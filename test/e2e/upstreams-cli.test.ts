@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { masterKeyId, MASTER_KEY_FILE } from "../../src/crypto/master-key.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
-import { startTestServer, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
 import type { UpstreamView } from "../../src/upstreams/model.js";
 
 /**

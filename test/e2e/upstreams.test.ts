@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type ConfigInput } from "../../src/config/conf
 import { masterKeyId, MASTER_KEY_FILE } from "../../src/crypto/master-key.js";
 import { SecretBox } from "../../src/crypto/secret-box.js";
 import { createLogger } from "../../src/log/logger.js";
-import { LogCapture, startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { LogCapture, startTestServer, testDialects, type TestServer } from "../support/harness.js";
 import type { UpstreamView } from "../../src/upstreams/model.js";
 
 /**

@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerUsage } from "../../src/cli/commands/usage.js";
-import { startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
+import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageRow } from "../../src/usage/query.js";
 import type { UsageEvent } from "../../src/usage/types.js";
-import { usageEvent } from "../../src/testing/usage-event.js";
+import { usageEvent } from "../support/usage-event.js";
 
 /**
  * The usage API over rollups, end to end: answers equal sums computed here from the very events

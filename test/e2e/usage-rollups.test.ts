@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, openSqliteConnection, type Database } from "../../src/store/database.js";
 import { backfillUsageRollups } from "../../src/store/migrations/0005_usage_rollups.js";
 import type { DB } from "../../src/store/schema.js";
-import { createTestStore, storeBefore, testDialects, type TestStore } from "../../src/testing/harness.js";
+import { createTestStore, storeBefore, testDialects, type TestStore } from "../support/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../src/usage/query.js";
 import { UsageRecorder } from "../../src/usage/recorder.js";
 import {
@@ -17,7 +17,7 @@ import {
 import { preparedBatchStatements } from "../../src/usage/prepared-statements.js";
 import { ROLLUPS, type RollupSpec } from "../../src/usage/rollups.js";
 import type { UsageEvent } from "../../src/usage/types.js";
-import { usageEvent } from "../../src/testing/usage-event.js";
+import { usageEvent } from "../support/usage-event.js";
 
 /**
  * Rollups against the raw events they summarise, on each dialect: after random batches full of

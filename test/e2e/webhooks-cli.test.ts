@@ -9,8 +9,8 @@ import type { WebhookTestResult } from "../../src/alerts/webhook-service.js";
 import type { Page } from "../../src/client/client.js";
 import { ManualClock } from "../../src/core/clock.js";
 import type { KeyView } from "../../src/keys/model.js";
-import { startTestServer, type TestServer } from "../../src/testing/harness.js";
-import { WebhookReceiver } from "../../src/testing/webhook-receiver.js";
+import { startTestServer, type TestServer } from "../support/harness.js";
+import { WebhookReceiver } from "../support/webhook-receiver.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = path.join(ROOT, "bin", "keyward.js");

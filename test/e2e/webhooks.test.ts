@@ -10,8 +10,8 @@ import { ManualClock } from "../../src/core/clock.js";
 import { loadConfig, type ConfigInput } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import { startServer } from "../../src/server/server.js";
-import { LogCapture, startTestServer, testDialects, type TestServer } from "../../src/testing/harness.js";
-import { WebhookReceiver, type ReceivedDelivery } from "../../src/testing/webhook-receiver.js";
+import { LogCapture, startTestServer, testDialects, type TestServer } from "../support/harness.js";
+import { WebhookReceiver, type ReceivedDelivery } from "../support/webhook-receiver.js";
 
 const SECOND = 1000;
 

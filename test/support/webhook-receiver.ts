@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WebhookPayload } from "../alerts/record.js";
+import type { WebhookPayload } from "../../src/alerts/record.js";
 
 /** One request a receiver got, exactly as sent. */
 export interface ReceivedDelivery {

@@ -1,4 +1,4 @@
-import type { UsageEvent } from "../usage/types.js";
+import type { UsageEvent } from "../../src/usage/types.js";
 
 /**
  * A usage event for tests and benchmarks: a successful, unstreamed chat completion unless

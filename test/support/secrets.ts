@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { randomBase62 } from "../core/base62.js";
-import { checksumOf, generateKey, KEY_BODY_LENGTH, type KeyKind } from "../core/key-format.js";
+import { randomBase62 } from "../../src/core/base62.js";
+import { checksumOf, generateKey, KEY_BODY_LENGTH, type KeyKind } from "../../src/core/key-format.js";
 
 /**
  * Secret-shaped test data, generated at run time: no key-shaped literal is ever written into

@@ -252,7 +252,7 @@ describe("mock upstream", () => {
       [
         "--import",
         "tsx",
-        path.join(REPO_ROOT, "src/testing/mock-upstream.ts"),
+        path.join(REPO_ROOT, "test/support/mock-upstream.ts"),
         "--port",
         "0",
         "--exit-on-stdin-close",

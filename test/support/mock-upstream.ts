@@ -30,7 +30,7 @@
  * requests whose client went away before the response was complete (`aborted`), and how many
  * sockets are open right now.
  *
- * Standalone: `npx tsx src/testing/mock-upstream.ts --port 9100 [--host 127.0.0.1]
+ * Standalone: `npx tsx test/support/mock-upstream.ts --port 9100 [--host 127.0.0.1]
  * [--delay-ms 20] [--chunks 5] [--latency-ms 0] [--exit-on-stdin-close]`; prints `{"url":…,"port":…}` on one line and
  * runs until SIGTERM/SIGINT.
  */

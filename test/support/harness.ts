@@ -6,14 +6,14 @@ import { randomBytes } from "node:crypto";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
-import { createContext, type AppContext } from "../app/context.js";
-import { KeywardClient } from "../client/client.js";
-import { loadConfig, type ConfigInput } from "../config/config.js";
-import type { Clock } from "../core/clock.js";
-import { createLogger } from "../log/logger.js";
-import { migrationProvider } from "../store/migrations.js";
-import type { DB } from "../store/schema.js";
-import { startServer, type RunningServer } from "../server/server.js";
+import { createContext, type AppContext } from "../../src/app/context.js";
+import { KeywardClient } from "../../src/client/client.js";
+import { loadConfig, type ConfigInput } from "../../src/config/config.js";
+import type { Clock } from "../../src/core/clock.js";
+import { createLogger } from "../../src/log/logger.js";
+import { migrationProvider } from "../../src/store/migrations.js";
+import type { DB } from "../../src/store/schema.js";
+import { startServer, type RunningServer } from "../../src/server/server.js";
 
 /**
  * Test support: the store dialects the suite runs against. SQLite always; PostgreSQL when
