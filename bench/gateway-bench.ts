@@ -25,7 +25,11 @@
  *   BENCH_TTFB_CONCURRENCY streams in flight (default 4)
  *   BENCH_STREAM_DELAY_MS  mock delay between stream events (default 20)
  *   BENCH_STREAM_CHUNKS    content chunks per stream (default 5)
- *   BENCH_TARGETS          comma list of direct,nginx,keyward (default all three)
+ *   BENCH_TARGETS          comma list of direct,nginx,keyward,keyward-limits (default all)
+ *   BENCH_BASELINE         a git ref (e.g. HEAD~3): also measure keyward built from that commit,
+ *                          as target keyward-base, interleaved with the others in the same run,
+ *                          and report this commit against it (a git worktree in the temp dir,
+ *                          sharing this checkout's node_modules)
  *   BENCH_TMPDIR           parent of the temp dir holding keyward's SQLite store (default: the
  *                          OS temp dir; /dev/shm takes the disk out of the picture)
  *   BENCH_PHASES           comma list of throughput,fixed,ttfb (default all three)
@@ -53,6 +57,7 @@ import {
   closeSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -125,7 +130,7 @@ const PHASES: Phase[] = (() => {
   return list;
 })();
 
-type TargetName = "direct" | "nginx" | "keyward" | "keyward-limits";
+type TargetName = "direct" | "nginx" | "keyward" | "keyward-limits" | "keyward-base";
 const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward", "keyward-limits"];
 /** The keyward targets: the same process, through a key without and with limits and budgets. */
 const KEYWARD_TARGETS: readonly TargetName[] = ["keyward", "keyward-limits"];
@@ -143,11 +148,16 @@ const BENCH_LIMITS = {
   },
   project: { rpm: 10_000_000, budget: { usd: 1_000_000, period: "day", timezone: "Europe/Berlin" } },
 } as const;
+const BASELINE_REF = process.env.BENCH_BASELINE || null;
+/** Side by side (issue 19): this commit keeps ≥ 90% of the baseline's throughput … */
+const TARGET_BASE_RPS_RATIO = 0.9;
+/** … and adds at most this much p50 latency at the fixed rate. */
+const TARGET_BASE_P50_MS = 0.05;
 const TARGETS: TargetName[] = (() => {
   const raw = process.env.BENCH_TARGETS;
-  if (!raw) return [...ALL_TARGETS];
-  const list = raw.split(",").map((s) => s.trim()) as TargetName[];
+  const list = raw ? (raw.split(",").map((s) => s.trim()) as TargetName[]) : [...ALL_TARGETS];
   for (const t of list) if (!ALL_TARGETS.includes(t)) throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
+  if (BASELINE_REF) list.push("keyward-base");
   return list;
 })();
 const FULL_RUN =
@@ -193,11 +203,12 @@ function startChild(
   env: NodeJS.ProcessEnv,
   dir: string,
   stdinPipe = false,
+  cwd = REPO_ROOT,
 ): Child {
   const logFile = path.join(dir, `${name}.log`);
   const fd = openSync(logFile, "a");
   const proc = spawn(cmd, args, {
-    cwd: REPO_ROOT,
+    cwd,
     env,
     stdio: [stdinPipe ? "pipe" : "ignore", fd, fd],
   });
@@ -244,12 +255,39 @@ async function stopChild(c: Child, signal: NodeJS.Signals = "SIGTERM", graceMs =
   clearTimeout(timer);
 }
 
+let baselineRoot: string | undefined;
+
+/**
+ * Builds keyward as it was at `ref` in a git worktree under `dir`, sharing this checkout's
+ * node_modules (the dependencies a few commits apart are the same packages, or close).
+ */
+function prepareBaseline(ref: string, dir: string): { root: string; commit: string } {
+  const commit = execFileSync("git", ["rev-parse", "--short", ref], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  }).trim();
+  const root = path.join(dir, "baseline");
+  execFileSync("git", ["worktree", "add", "--detach", root, commit], { cwd: REPO_ROOT, stdio: "ignore" });
+  baselineRoot = root;
+  symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(root, "node_modules"));
+  execFileSync(
+    process.execPath,
+    [path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
+  return { root, commit };
+}
+
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const w of watchdogs) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
     await loadWorker?.close().catch(() => undefined);
     await Promise.all([...children].reverse().map((c) => stopChild(c).catch(() => undefined)));
+    if (baselineRoot) spawnSync("git", ["worktree", "remove", "--force", baselineRoot], { cwd: REPO_ROOT });
     if (tmpDir && process.env.BENCH_KEEP !== "1") rmSync(tmpDir, { recursive: true, force: true });
     else if (tmpDir) console.log(`kept ${tmpDir}`);
   })();
@@ -506,8 +544,17 @@ interface KeywardTarget {
   unavailable: string | null;
 }
 
-async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTarget> {
-  const dataDir = path.join(dir, "keyward-data");
+/**
+ * Starts keyward from `root` (this checkout, or the baseline's worktree) as child `name`, with
+ * a fresh SQLite store, and creates the bench's keys through its management API.
+ */
+async function startKeyward(
+  dir: string,
+  mockOrigin: string,
+  root = REPO_ROOT,
+  name = "keyward",
+): Promise<KeywardTarget> {
+  const dataDir = path.join(dir, `${name}-data`);
   mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -522,7 +569,7 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
     process.execPath,
     ["bin/keyward.js", "init", "--json", "--data-dir", dataDir],
     {
-      cwd: REPO_ROOT,
+      cwd: root,
       env,
       encoding: "utf8",
     },
@@ -540,7 +587,7 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
       : []),
   ];
   const child = startChild(
-    "keyward",
+    name,
     process.execPath,
     [
       ...nodeArgs,
@@ -555,9 +602,11 @@ async function startKeyward(dir: string, mockOrigin: string): Promise<KeywardTar
     ],
     env,
     dir,
+    false,
+    root,
   );
   const origin = `http://127.0.0.1:${port}`;
-  await waitUntil("keyward", child, () => httpOk(`${origin}/healthz`));
+  await waitUntil(name, child, () => httpOk(`${origin}/healthz`));
   const client = new KeywardClient(origin, adminKey);
   const project = await client.createProject({ name: "bench" });
   const created = await client.createKey(project.id, { name: "bench" });
@@ -696,6 +745,8 @@ interface Summary {
   sizes: { request: number; response: number };
   targets: TargetName[];
   keywardUnavailable: string | null;
+  /** The commit measured as keyward-base (BENCH_BASELINE), and this checkout's. */
+  baseline: { ref: string; commit: string; head: string } | null;
   config: {
     seconds: number;
     rounds: number;
@@ -809,7 +860,35 @@ function summarise(
       pass: judge(ttfbAdd, ttfbAdd <= TARGET_TTFB_MS),
     });
   }
+  const base = perTarget["keyward-base"];
+  const head = perTarget.keyward;
+  if (base && head && meta.baseline) {
+    const ratio = head.maxRps / base.maxRps;
+    const p50Add = head.fixed.p50 - base.fixed.p50;
+    checks.push({
+      target: `this commit's max req/s ≥ ${TARGET_BASE_RPS_RATIO}× the baseline's (${meta.baseline.commit})`,
+      measured: `${ratio.toFixed(2)}× (${int(head.maxRps)} vs ${int(base.maxRps)} req/s)`,
+      pass: judge(ratio, ratio >= TARGET_BASE_RPS_RATIO),
+    });
+    checks.push({
+      target: `this commit adds ≤ ${TARGET_BASE_P50_MS} ms p50 over the baseline at ${rate} req/s`,
+      measured: `${signed(p50Add)} ms (p50 ${f3(head.fixed.p50)} vs ${f3(base.fixed.p50)} ms)`,
+      pass: judge(p50Add, p50Add <= TARGET_BASE_P50_MS),
+    });
+  }
   return { ...meta, perTarget, checks };
+}
+
+function headCommit(): string {
+  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  }).trim();
+  const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  }).trim();
+  return dirty ? `${commit} with uncommitted changes` : commit;
 }
 
 const verdict = (p: boolean | null): string => (p === null ? "n/a" : p ? "PASS" : "FAIL");
@@ -842,6 +921,26 @@ function markdown(s: Summary): string {
   L.push("| --- | --- | --- |");
   for (const ch of s.checks) L.push(`| ${ch.target} | ${ch.measured} | **${verdict(ch.pass)}** |`);
   L.push("");
+  const base = s.perTarget["keyward-base"];
+  const head = s.perTarget.keyward;
+  if (base && head && s.baseline) {
+    L.push(`### This commit / the baseline, side by side (issue 19)`);
+    L.push("");
+    L.push(
+      `Two keyward processes in the same run, rounds interleaved: this checkout (${s.baseline.head}) and commit ${s.baseline.commit} (\`BENCH_BASELINE=${s.baseline.ref}\`), each with its own fresh store, through a key without limits.`,
+    );
+    L.push("");
+    L.push("| measure | baseline | this commit | this / baseline |");
+    L.push("| --- | ---: | ---: | ---: |");
+    const row = (label: string, a: number, b: number, fmt: (x: number) => string) =>
+      L.push(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${(b / a).toFixed(2)}× |`);
+    row("max req/s (64 connections)", base.maxRps, head.maxRps, int);
+    row("keyward µs CPU per request at max req/s", base.cpu.proxyUsPerReq, head.cpu.proxyUsPerReq, f2);
+    row(`p50 at ${c.rate.toLocaleString("en-US")} req/s (ms)`, base.fixed.p50, head.fixed.p50, f3);
+    row(`p99 at ${c.rate.toLocaleString("en-US")} req/s (ms)`, base.fixed.p99, head.fixed.p99, f3);
+    row("streaming TTFB p50 (ms)", base.ttfb.p50, head.ttfb.p50, f3);
+    L.push("");
+  }
   const off = s.perTarget.keyward;
   const on = s.perTarget["keyward-limits"];
   if (off && on) {
@@ -918,7 +1017,7 @@ function markdown(s: Summary): string {
     "- Four processes on the same 2 cores: the load generator (`bench/load.ts`, undici `Pool` with keep-alive, `pipelining: 1`), the mock upstream (`test/support/mock-upstream.ts`, node:http), nginx (1 worker) and keyward (`node bin/keyward.js serve` from `dist/`, SQLite in a fresh temp dir, its default settings, V8 collector tuning included: `src/server/heap-tuning.ts`). The load generator and the mock take CPU in every row, so *direct* is the floor and the proxies compete with both for the second core.",
   );
   L.push(
-    `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards over its own keep-alive HTTP/1.1 connections (\`src/gateway/http1/\`), meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
+    `- Every request is \`POST /v1/chat/completions\` with a ${s.sizes.request}-byte JSON body (\`gpt-4o-mini\`, two messages); the mock answers ${s.sizes.response} bytes of JSON with \`usage\`. Through keyward it carries \`Authorization: Bearer kw_live_…\` (a key with \`all\` permissions created via the management API); keyward verifies it (cached after the first request), swaps in the provider key, forwards over keep-alive connections (undici, \`src/gateway/upstream-client.ts\`), meters the usage and answers. Direct and nginx requests carry a provider-style bearer of the same length.`,
   );
   L.push(
     `- **keyward-limits** is the same keyward process through a second key, in a second project: the key has ${JSON.stringify(BENCH_LIMITS.key)} and its project ${JSON.stringify(BENCH_LIMITS.project)}. Every request is admitted against all of them — requests and tokens per minute (tokens estimated from the body and the default max output), concurrency, and both budgets, reserving the worst-case cost and settling it with the real usage — and none is reached, so the difference between the two keyward rows is the cost of the checks.`,
@@ -1056,6 +1155,21 @@ async function main(): Promise<void> {
         });
     }
   }
+  let baselineCommit: string | null = null;
+  if (BASELINE_REF) {
+    const base = prepareBaseline(BASELINE_REF, tmpDir);
+    baselineCommit = base.commit;
+    const k = await startKeyward(tmpDir, mock.origin, base.root, "keyward-base");
+    console.log(`keyward-base   ${k.origin} (commit ${base.commit}, pid ${k.child.proc.pid})`);
+    if (k.unavailable) throw new Error(`baseline keyward unavailable: ${k.unavailable}`);
+    const pid = k.child.proc.pid!;
+    targets.push({
+      name: "keyward-base",
+      origin: k.origin,
+      headers: { authorization: `Bearer ${k.key}` },
+      proxyPids: () => [pid],
+    });
+  }
   if (targets.length === 0) throw new Error("nothing to measure");
 
   loadWorker = startLoadWorker();
@@ -1156,6 +1270,7 @@ async function main(): Promise<void> {
     sizes,
     targets: targets.map((t) => t.name),
     keywardUnavailable,
+    baseline: baselineCommit ? { ref: BASELINE_REF!, commit: baselineCommit, head: headCommit() } : null,
     config: {
       seconds: SECONDS,
       rounds: ROUNDS,

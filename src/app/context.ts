@@ -18,6 +18,8 @@ import { Alerting } from "../alerts/alerting.js";
 import { DEFAULT_ANOMALY_SETTINGS } from "../alerts/anomaly.js";
 import type { AlertSink } from "../alerts/types.js";
 import { UpstreamClient } from "../gateway/upstream-client.js";
+import type { GatewayTracing } from "../tracing/gateway-tracing.js";
+import { startTracing } from "../tracing/setup.js";
 import { Limiter } from "../limits/limiter.js";
 import { storeSpendLoader } from "../limits/spend.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
@@ -61,6 +63,8 @@ export interface AppContext {
   metrics: GatewayMetrics;
   /** Keep-alive connection pools to upstream providers. */
   upstreamClient: UpstreamClient;
+  /** Spans for gateway requests (null: tracing is off). */
+  tracing: GatewayTracing | null;
   /** Where alerts go (budget thresholds, rate limiting, policies, leaks). */
   alerts: AlertSink;
   /** Webhooks, the alert outbox and its workers (audit tailer, policy sweeper, dispatcher). */
@@ -75,6 +79,8 @@ export interface ContextOverrides {
   clock?: Clock;
   /** PostgreSQL schema (tests run each suite in its own). */
   pgSchema?: string;
+  /** Gateway spans to a tracer of the caller's (tests collect them in memory). */
+  tracing?: GatewayTracing;
 }
 
 /**
@@ -131,7 +137,12 @@ export async function createContext(
     cacheMisses: () => keyCache.misses,
     usagePending: () => usage.pending,
   });
-  const upstreamClient = new UpstreamClient({ timeoutMs: config.upstreamTimeoutMs });
+  const tracing = overrides.tracing ? { gateway: null, shutdown: async () => {} } : startTracing(config, logger);
+  const upstreamClient = new UpstreamClient({
+    timeoutMs: config.upstreamTimeoutMs,
+    http2: config.upstreamHttp2,
+    proxy: { http: config.httpProxy, https: config.httpsProxy, noProxy: config.noProxy },
+  });
   const alerting = new Alerting(
     {
       store,
@@ -193,6 +204,7 @@ export async function createContext(
     usage,
     metrics,
     upstreamClient,
+    tracing: overrides.tracing ?? tracing.gateway,
     alerts,
     alerting,
     limiter,
@@ -203,6 +215,7 @@ export async function createContext(
       await usage.close();
       await alerting.close();
       await upstreamClient.close();
+      await tracing.shutdown();
       upstreamDirectory.stop();
       await lastUsed.close();
       // Both flushed above: nothing more can reach the writer thread.

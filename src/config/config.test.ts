@@ -30,6 +30,25 @@ describe("config", () => {
     expect(loadConfig(env, { port: 7000 }).port).toBe(7000);
   });
 
+  it("reads the conventional proxy variables (lower case wins) and checks them", () => {
+    expect(
+      loadConfig({
+        HTTP_PROXY: "http://upper:3128",
+        http_proxy: "http://lower:3128",
+        NO_PROXY: "localhost,.corp",
+      }),
+    ).toMatchObject({ httpProxy: "http://lower:3128", noProxy: "localhost,.corp" });
+    expect(loadConfig({ HTTPS_PROXY: "http://p:3128" }).httpsProxy).toBe("http://p:3128");
+    expect(() => loadConfig({ HTTPS_PROXY: "socks9://p" })).toThrow(/HTTPS_PROXY/);
+  });
+
+  it("sets explicit request timeouts, and refuses a request timeout below the headers timeout", () => {
+    expect(loadConfig({})).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 300_000 });
+    expect(() =>
+      loadConfig({ KEYWARD_HEADERS_TIMEOUT_MS: "20000", KEYWARD_REQUEST_TIMEOUT_MS: "1000" }),
+    ).toThrow(/KEYWARD_REQUEST_TIMEOUT_MS \(requestTimeoutMs\): must be at least headersTimeoutMs/);
+  });
+
   it("reads yes/no settings as true/false/1/0 and refuses anything else", () => {
     expect(loadConfig({ KEYWARD_HEAP_TUNING: "false", KEYWARD_TRUST_PROXY: "1" })).toMatchObject({
       heapTuning: false,

@@ -13,7 +13,8 @@ function booleanSetting(fallback: boolean) {
 /**
  * Configuration, parsed once at start-up from (lowest to highest precedence) defaults, an
  * optional JSON file (`KEYWARD_CONFIG`), `KEYWARD_*` environment variables, and CLI flags.
- * Nothing else in keyward reads `process.env`.
+ * Nothing else in keyward reads `process.env` (but the OTLP exporter, for its own further
+ * `OTEL_EXPORTER_OTLP_*` settings such as timeouts and certificates).
  */
 const ConfigSchema = z
   .object({
@@ -97,12 +98,39 @@ const ConfigSchema = z
       .min(1024)
       .max(64 * 1024 * 1024)
       .default(4 * 1024 * 1024),
+    /** A request's head must arrive within this many ms (slow-loris guard). */
+    headersTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    /**
+     * A whole request, body included, must arrive within this many ms; uploads are bounded by
+     * it. Must be at least headersTimeoutMs.
+     */
+    requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+    /** Forward proxy for http:// upstreams (`HTTP_PROXY`/`http_proxy`). */
+    httpProxy: z.url({ protocol: /^https?$/ }).optional(),
+    /** Forward proxy for https:// upstreams (`HTTPS_PROXY`/`https_proxy`); falls back to httpProxy. */
+    httpsProxy: z.url({ protocol: /^https?$/ }).optional(),
+    /** Hosts reached directly, never through a proxy (`NO_PROXY`: comma-separated, `*` for all). */
+    noProxy: z.string().optional(),
+    /** Offer HTTP/2 to https upstreams (ALPN); they may still answer HTTP/1.1. */
+    upstreamHttp2: booleanSetting(false),
+    /** Tracing (src/tracing): the standard OpenTelemetry variables. Off unless an exporter or endpoint is set. */
+    otelSdkDisabled: booleanSetting(false),
+    otelTracesExporter: z.enum(["otlp", "console", "none"]).optional(),
+    otelExporterOtlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    otelExporterOtlpTracesEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** `k1=v1,k2=v2`: sent to the collector (credentials, often); never logged. */
+    otelExporterOtlpHeaders: z.string().optional(),
+    otelServiceName: z.string().min(1).default("keyward"),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
     trustProxy: booleanSetting(false),
     /** `serve` tunes V8's collector for a long-running gateway (src/server/heap-tuning.ts). */
     heapTuning: booleanSetting(true),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.requestTimeoutMs >= c.headersTimeoutMs, {
+    path: ["requestTimeoutMs"],
+    message: "must be at least headersTimeoutMs",
+  });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -139,6 +167,22 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_DEFAULT_MAX_OUTPUT_TOKENS: "defaultMaxOutputTokens",
   KEYWARD_GITHUB_LEAK_PUBLIC_KEYS: "githubLeakPublicKeys",
   KEYWARD_LEAK_REPORT_MAX_BYTES: "leakReportMaxBytes",
+  KEYWARD_HEADERS_TIMEOUT_MS: "headersTimeoutMs",
+  KEYWARD_REQUEST_TIMEOUT_MS: "requestTimeoutMs",
+  KEYWARD_UPSTREAM_HTTP2: "upstreamHttp2",
+  // The conventional proxy variables; the lower-case spelling wins, as in curl.
+  HTTP_PROXY: "httpProxy",
+  http_proxy: "httpProxy",
+  HTTPS_PROXY: "httpsProxy",
+  https_proxy: "httpsProxy",
+  NO_PROXY: "noProxy",
+  no_proxy: "noProxy",
+  OTEL_SDK_DISABLED: "otelSdkDisabled",
+  OTEL_TRACES_EXPORTER: "otelTracesExporter",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "otelExporterOtlpEndpoint",
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otelExporterOtlpTracesEndpoint",
+  OTEL_EXPORTER_OTLP_HEADERS: "otelExporterOtlpHeaders",
+  OTEL_SERVICE_NAME: "otelServiceName",
 };
 
 /** A configuration problem, reported as one readable line. */

@@ -2,9 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { readBody, type BodyProblem } from "./body.js";
 
 /**
- * One request as the gateway reads it. Two servers produce these: the front's own HTTP/1.1
- * reader for ordinary requests (body already in memory), and node:http for everything the
- * front hands over (chunked or large bodies, anything unusual). See src/server/front/.
+ * One request as the gateway reads it: the few things it uses of node:http's IncomingMessage,
+ * so the handler's tests can drive it without a socket.
  */
 export interface GatewayRequest {
   readonly method: string;
@@ -20,8 +19,8 @@ export interface GatewayRequest {
 }
 
 /**
- * The part of a response the gateway uses. node:http's ServerResponse is one; the front's
- * FrontResponse is the other. `writeHead` takes a header record or a flat `[name, value, …]` list.
+ * The part of node:http's ServerResponse the gateway uses. `writeHead` takes a header record or
+ * a flat `[name, value, …]` list.
  */
 export interface GatewayResponse {
   readonly headersSent: boolean;

@@ -11,6 +11,7 @@ import { clientRequestIdReader } from "../log/client-request-id.js";
 import { accessLog } from "../log/access-log.js";
 import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import { endSpan, type GatewayTracing, type RequestTrace } from "../tracing/gateway-tracing.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
 import type { PriceTable } from "../usage/pricing.js";
 import type { UsageRecorder } from "../usage/recorder.js";
@@ -37,6 +38,8 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   trustProxy: boolean;
   defaultMaxOutputTokens: number;
+  /** null: tracing is off, and costs nothing. */
+  tracing: GatewayTracing | null;
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
@@ -62,7 +65,11 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
   const requestIds = new IdMinter(ID_PREFIX.request);
   const clientRequestIdOf = clientRequestIdReader(deps.brand);
   const upstreamBase = upstreamBases();
-  const handle = async (req: GatewayRequest, res: GatewayResponse): Promise<void> => {
+  const handle = async (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    trace: RequestTrace | null,
+  ): Promise<void> => {
     const started = performance.now();
     // keyward names every request itself: the id keys its usage row, so a client must not be
     // able to pick it (a repeated id would collapse many requests into one metered row). A
@@ -77,6 +84,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
 
     const fail = (err: GatewayError, endpoint = "other", headers: Record<string, string> = {}): void => {
       deps.metrics.requests.inc([endpoint, String(err.status)]);
+      trace?.end({ status: err.status });
       // An unread body may still be on its way: the connection is not reusable after a 413.
       sendError(res, err, requestId, err.status === 413 ? { ...headers, connection: "close" } : headers);
     };
@@ -102,6 +110,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
 
     const ip = clientIp(req.remoteAddress, header(req.headers["x-forwarded-for"]), deps.trustProxy);
     let outcome;
+    const verifySpan = trace?.child("keyward.verify");
     try {
       outcome = await deps.verifier.verify({
         key: checkedKey,
@@ -113,13 +122,19 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
         endpoint: route.endpoint,
       });
     } catch (err) {
+      if (verifySpan) endSpan(verifySpan, "store unavailable");
       // Fail closed: a key that cannot be checked is not let through.
       if (err instanceof KeywardError && err.code === "unavailable")
         return fail(GATEWAY_ERRORS.unavailable, route.endpoint);
       throw err;
     }
+    if (verifySpan)
+      endSpan(verifySpan, outcome.code === "VALID" ? null : outcome.code, {
+        "keyward.verify.code": outcome.code,
+      });
     if (outcome.code !== "VALID") return fail(verifyError(outcome.code, outcome.message), route.endpoint);
     const apiKey = outcome.key!;
+    trace?.identify(apiKey.keyId, apiKey.projectId);
     const modelProblem = checkModels(apiKey, route, parsed.models);
     if (modelProblem) return fail(modelProblem, route.endpoint);
 
@@ -131,7 +146,9 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       (apiKey.limits ?? apiKey.projectLimits)
         ? admit(route, parsed.json, body, apiKey, parsed.models[0] ?? null)
         : null;
+    const limitsSpan = admission ? trace?.child("keyward.limits") : undefined;
     const limits = admission instanceof Promise ? await admission : admission;
+    if (limitsSpan) endSpan(limitsSpan, limits && !limits.ok ? limits.error.code : null);
     if (limits && !limits.ok) return fail(limits.error, route.endpoint, limits.headers);
 
     const streamed = parsed.json?.stream === true;
@@ -158,6 +175,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       ip,
       ticket: limits?.ticket ?? null,
       limitHeaders: limits?.headers ?? {},
+      trace,
     });
   };
 
@@ -215,6 +233,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
     res.on("close", () => {
       if (!res.writableFinished) relay.abort();
     });
+    const upstreamSpan = r.trace?.upstream(r.method, base.origin, headers);
     const sentAt = performance.now();
     deps.metrics.overhead.observe(sentAt - r.started);
     deps.upstreams.dispatch(
@@ -228,6 +247,10 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       relay,
     );
     const relayed = await relay.done;
+    if (upstreamSpan)
+      endSpan(upstreamSpan, relayed.status >= 500 ? `upstream answered ${relayed.status}` : null, {
+        "http.response.status_code": relayed.status,
+      });
     if (relayed.headersAt !== null)
       deps.metrics.upstreamLatency.observe(relayed.headersAt - sentAt, [r.route.endpoint]);
     let usage = relayed.usage;
@@ -269,6 +292,13 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       upstreamId: r.upstream.id,
     });
     deps.metrics.requests.inc([r.route.endpoint, String(status)]);
+    r.trace?.end({
+      status,
+      model: r.model,
+      promptTokens: tokens.prompt,
+      completionTokens: tokens.completion,
+      costUsd: costMicros / 1e6,
+    });
     logAccess({
       requestId: r.requestId,
       clientRequestId: r.clientRequestId,
@@ -281,7 +311,11 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
   }
 
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const trace = deps.tracing
+      ? deps.tracing.start(req.method, req.url.split("?", 1)[0]!, req.headers)
+      : null;
+    handle(req, res, trace).catch((err: unknown) => {
+      trace?.end({ status: 500 });
       deps.logger.error(
         { err: err instanceof Error ? { type: err.name, message: err.message } : String(err) },
         "gateway error",
@@ -328,6 +362,7 @@ interface Forwarding {
   /** Limit reservations to settle with the real usage (null when no limits apply). */
   ticket: Ticket | null;
   limitHeaders: Record<string, string>;
+  trace: RequestTrace | null;
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { connectionTokens } from "./http1/fields.js";
-import { headerValue, type ResponseHeaders } from "./http1/response-parser.js";
 import type { ResolvedUpstream } from "../upstreams/types.js";
+import { headerValue, type ResponseHeaders } from "./upstream-types.js";
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones keyward sets itself. Never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -14,9 +13,32 @@ const HOP_BY_HOP = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
+  // node:http already answered an Expect: 100-continue; the upstream gets the whole body.
+  "expect",
   "host",
   "content-length",
 ]);
+
+const NONE: ReadonlySet<string> = new Set();
+/** The Connection values nearly every request and response carries, parsed once. */
+const COMMON_TOKENS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["keep-alive", new Set(["keep-alive"])],
+  ["close", new Set(["close"])],
+]);
+
+/** The lower-case tokens of a comma-separated field such as Connection (RFC 9110 §7.6.1). */
+export function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (!value) return NONE;
+  const common = typeof value === "string" ? COMMON_TOKENS.get(value) : undefined;
+  if (common) return common;
+  const text = Array.isArray(value) ? value.join(",") : value;
+  return new Set(
+    text
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
 
 /** Request headers the client may not choose: identity and routing belong to the upstream record. */
 const CLIENT_CONTROLLED = new Set([

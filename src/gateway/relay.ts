@@ -2,14 +2,14 @@ import type { TokenUsage } from "../usage/types.js";
 import { GATEWAY_ERRORS, sendError } from "./errors.js";
 import type { GatewayResponse } from "./exchange.js";
 import { clientResponseHeaders } from "./headers.js";
-import { headerValue } from "./http1/response-parser.js";
 import type { RouteInfo } from "./routes.js";
 import { SseRelay } from "./sse.js";
-import type {
-  ResponseHeaders,
-  UpstreamControls,
-  UpstreamFailure,
-  UpstreamHandler,
+import {
+  headerValue,
+  type ResponseHeaders,
+  type UpstreamControls,
+  type UpstreamFailure,
+  type UpstreamHandler,
 } from "./upstream-types.js";
 import { usageFromJson } from "./usage-extract.js";
 

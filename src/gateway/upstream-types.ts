@@ -1,6 +1,18 @@
-import type { ResponseHeaders } from "./http1/response-parser.js";
+/**
+ * Response headers as received: a flat list `[name, value, name, value, …]` with lower-case
+ * names, repeated names kept. Flat because Node's `writeHead` takes the same shape, so a relayed
+ * head is turned into a list once and never back into an object.
+ */
+export type ResponseHeaders = string[];
 
-export type { ResponseHeaders };
+/** The value of a header, repeated fields joined by ", " (RFC 9110 §5.3); undefined if absent. */
+export function headerValue(headers: ResponseHeaders, name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === name) value = value === undefined ? headers[i + 1]! : `${value}, ${headers[i + 1]!}`;
+  }
+  return value;
+}
 
 /** How an upstream call failed. */
 export type UpstreamFailure = "timeout" | "unreachable" | "aborted";

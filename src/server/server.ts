@@ -1,11 +1,10 @@
-import { createServer, maxHeaderSize, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../api/app.js";
 import type { AppContext } from "../app/context.js";
 import { nodeRequest } from "../gateway/exchange.js";
 import { createGatewayHandler } from "../gateway/handler.js";
-import { attachFront } from "./front/front.js";
 
 export interface RunningServer {
   server: Server;
@@ -17,11 +16,8 @@ export interface RunningServer {
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them off. */
 const SHUTDOWN_GRACE_MS = 30_000;
-/**
- * Largest request body the front buffers; larger ones (uploads) go through node:http, which
- * streams them to the upstream.
- */
-const FRONT_MAX_BODY = 1024 * 1024;
+/** Idle keep-alive connections are kept this long: above the 60 s idle timeout of common load balancers. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 function isGatewayTarget(url: string): boolean {
   return url.startsWith("/v1/") || url === "/v1" || url.startsWith("/v1?");
@@ -45,23 +41,26 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     maxBodyBytes: ctx.config.gatewayMaxBodyBytes,
     trustProxy: ctx.config.trustProxy,
     defaultMaxOutputTokens: ctx.config.defaultMaxOutputTokens,
+    tracing: ctx.tracing,
   });
-  // Ordinary gateway requests are read and answered by the front (src/server/front); the rest
-  // of /v1 (chunked or large bodies, unusual heads) by plain node:http; everything else by Hono.
-  const server = createServer((req, res) => {
-    if (isGatewayTarget(req.url ?? "")) gateway(nodeRequest(req), res);
-    else void listener(req, res);
-  });
-  server.keepAliveTimeout = 65_000;
-  const front = attachFront(server, {
-    claims: isGatewayTarget,
-    serve: gateway,
-    maxHeadBytes: maxHeaderSize,
-    maxBodyBytes: Math.min(FRONT_MAX_BODY, ctx.config.gatewayMaxBodyBytes),
-    headersTimeoutMs: server.headersTimeout,
-    requestTimeoutMs: server.requestTimeout,
-    keepAliveTimeoutMs: server.keepAliveTimeout,
-  });
+  const { headersTimeoutMs, requestTimeoutMs } = ctx.config;
+  // One path for every request: node:http reads it (and answers malformed input with 400 or a
+  // close), the gateway serves /v1, Hono everything else.
+  const server = createServer(
+    {
+      // Slow-loris: a head must be complete within headersTimeout, a whole request (body
+      // included) within requestTimeout. Node checks both every connectionsCheckingInterval,
+      // 30 s by default, which would let a slow client hold a connection that much longer.
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    },
+    (req, res) => {
+      if (isGatewayTarget(req.url ?? "")) gateway(nodeRequest(req), res);
+      else void listener(req, res);
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(ctx.config.port, ctx.config.host, () => {
@@ -80,17 +79,12 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       closing ??= (async () => {
         // Stop accepting, let in-flight requests (streams too) finish, but not forever.
         await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            front.closeAll();
-            server.closeAllConnections();
-          }, SHUTDOWN_GRACE_MS);
+          const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           force.unref();
-          // close() waits for every connection, the front's included (the server counts them all).
           server.close(() => {
             clearTimeout(force);
             resolve();
           });
-          front.closeIdle();
           server.closeIdleConnections();
         });
         await ctx.close();

@@ -14,6 +14,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { migrationProvider } from "../../src/store/migrations.js";
 import type { DB } from "../../src/store/schema.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
+import type { GatewayTracing } from "../../src/tracing/gateway-tracing.js";
 
 /**
  * Test support: the store dialects the suite runs against. SQLite always; PostgreSQL when
@@ -119,7 +120,7 @@ export interface TestServer {
 /** Starts the real server on a free port against a fresh store, with a bootstrapped owner key. */
 export async function startTestServer(
   dialect: "sqlite" | "postgres",
-  options: { config?: Partial<ConfigInput>; clock?: Clock; logLevel?: string } = {},
+  options: { config?: Partial<ConfigInput>; clock?: Clock; logLevel?: string; tracing?: GatewayTracing } = {},
 ): Promise<TestServer> {
   const store = await createTestStore(dialect);
   const config = loadConfig(
@@ -137,6 +138,7 @@ export async function startTestServer(
   const logger = createLogger(config.logLevel, logs);
   const ctx = await createContext(config, logger, {
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
     ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
   });
   const boot = await ctx.admins.bootstrap();
