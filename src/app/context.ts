@@ -137,7 +137,9 @@ export async function createContext(
     cacheMisses: () => keyCache.misses,
     usagePending: () => usage.pending,
   });
-  const tracing = overrides.tracing ? { gateway: null, shutdown: async () => {} } : startTracing(config, logger);
+  const tracing = overrides.tracing
+    ? { gateway: null, shutdown: async () => {} }
+    : startTracing(config, logger);
   const upstreamClient = new UpstreamClient({
     timeoutMs: config.upstreamTimeoutMs,
     http2: config.upstreamHttp2,

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type tls from "node:tls";
-import { EnvHttpProxyAgent, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from "undici";
 import type {
   ResponseHeaders,
   UpstreamControls,
@@ -43,26 +43,33 @@ export interface UpstreamClientOptions {
  * `diagnostics_channel` events, which APM agents hook into.
  */
 export class UpstreamClient {
-  private readonly agent: EnvHttpProxyAgent;
+  private readonly agent: Dispatcher;
   private readonly pausedLimitMs: number;
   private closed = false;
 
   constructor(o: UpstreamClientOptions) {
     this.pausedLimitMs = o.timeoutMs * 10;
-    this.agent = new EnvHttpProxyAgent({
-      // An empty string, not undefined: undici would otherwise read process.env itself.
-      httpProxy: o.proxy?.http ?? "",
-      httpsProxy: o.proxy?.https ?? "",
-      noProxy: o.proxy?.noProxy ?? "",
+    const options: Agent.Options = {
       connections: o.maxConnections ?? 256,
       keepAliveTimeout: o.idleMs ?? 4_000,
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,
       allowH2: o.http2 ?? false,
       connect: { timeout: o.timeoutMs, ...o.tls },
-      // TLS to the upstream inside a proxy's CONNECT tunnel.
-      ...(o.tls ? { requestTls: o.tls } : {}),
-    });
+    };
+    // Without a proxy, a plain Agent: EnvHttpProxyAgent would parse every origin to check NO_PROXY.
+    this.agent =
+      o.proxy?.http || o.proxy?.https
+        ? new EnvHttpProxyAgent({
+            ...options,
+            // Empty strings, not undefined: undici would otherwise read process.env itself.
+            httpProxy: o.proxy.http ?? "",
+            httpsProxy: o.proxy.https ?? "",
+            noProxy: o.proxy.noProxy ?? "",
+            // TLS to the upstream inside a proxy's CONNECT tunnel.
+            ...(o.tls ? { requestTls: o.tls } : {}),
+          })
+        : new Agent(options);
   }
 
   /** `origin` like `https://api.openai.com`. The handler hears everything, errors included. */
