@@ -340,7 +340,7 @@ async function run(
   const scopedReq: VerifyRequest = {
     key: hot,
     resource: "chat_completions",
-    model: "gpt-4o-mini",
+    models: ["gpt-4o-mini"],
     ip: "10.0.0.7",
   };
   expectCode((await verifier.verify(hotReq)).code, "VALID", "hot key");

@@ -1,5 +1,5 @@
 import { appendAudit } from "../audit/append.js";
-import { SYSTEM_ACTOR, type Actor } from "../audit/types.js";
+import { SYSTEM_ACTOR, type Actor, type Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, KeywardError, notFound } from "../core/errors.js";
 import type { SecretHasher } from "../core/hashing.js";
@@ -10,7 +10,6 @@ import { mayGrantRole, roleAllows, ROLES, type Role } from "../core/roles.js";
 import type { LastUsedTracker } from "../keys/last-used.js";
 import type { Database, Executor } from "../store/database.js";
 import type { AdminKeysTable } from "../store/schema.js";
-import type { Principal } from "./principal.js";
 
 export interface AdminKeyView {
   id: string;

@@ -1,7 +1,7 @@
 import { appendAudit } from "../audit/append.js";
 import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
-import type { Principal } from "../admins/principal.js";
+import type { Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
 import { forbidden, KeywardError, notFound, type ErrorDetail } from "../core/errors.js";
 import { ID_PREFIX, newId } from "../core/ids.js";

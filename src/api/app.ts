@@ -98,20 +98,26 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
     await next();
   });
   api.use("*", requireAdmin(ctx.admins));
-  api.route("/", projectRoutes(ctx));
-  api.route("/", verifyRoutes(ctx));
-  api.route("/", keyRoutes(ctx));
-  api.route("/", adminRoutes(ctx));
-  api.route("/", auditRoutes(ctx));
-  api.route("/", usageRoutes(ctx));
-  api.route("/", upstreamRoutes(ctx));
-  api.route("/", webhookRoutes(ctx));
+  api.route("/", projectRoutes({ projects: ctx.projects }));
+  api.route("/", verifyRoutes({ verifier: ctx.verifier }));
+  api.route("/", keyRoutes({ clock: ctx.clock, keys: ctx.keys, projects: ctx.projects }));
+  api.route("/", adminRoutes({ admins: ctx.admins }));
+  api.route("/", auditRoutes({ store: ctx.store }));
+  api.route("/", usageRoutes({ store: ctx.store }));
+  api.route("/", upstreamRoutes({ upstreams: ctx.upstreams }));
+  api.route("/", webhookRoutes({ alerting: ctx.alerting }));
   // Registered before the authenticated sub-app so the document is public; filled in below.
   let openapi = "";
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));
   // Leak reports: GitHub's are signed, not admin-authenticated, and reports are larger than the
   // API's body limit; the routes check their own auth (src/api/routes/leaks.ts).
-  app.route("/api/v1", leakRoutes(ctx, ctx.githubLeakKeys));
+  app.route(
+    "/api/v1",
+    leakRoutes(
+      { admins: ctx.admins, leaks: ctx.leaks, leakReportMaxBytes: ctx.config.leakReportMaxBytes },
+      ctx.githubLeakKeys,
+    ),
+  );
   app.route("/api/v1", api);
 
   // Built once at start-up from the same schemas that validate requests: a schema the

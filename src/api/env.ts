@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Principal } from "../admins/principal.js";
+import type { Principal } from "../audit/types.js";
 
 /** Hono environment: the node bindings from @hono/node-server and per-request variables. */
 export interface ApiEnv {

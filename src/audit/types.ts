@@ -1,3 +1,5 @@
+import type { Role } from "../core/roles.js";
+
 /** Who did something, and from where: the "who" and "from where" of every audit entry. */
 export interface Actor {
   /** An admin key id (`adm_…`), or `system` for keyward itself (init, policies). */
@@ -5,6 +7,16 @@ export interface Actor {
   role: string | null;
   ip: string | null;
   userAgent: string | null;
+}
+
+/**
+ * An authenticated caller of the management API, as routes and services see it: the actor the
+ * audit log names, with its role. Lives here, beside Actor, so that services (keys, projects,
+ * upstreams) need not import the admins module that authenticates it.
+ */
+export interface Principal extends Actor {
+  role: Role;
+  name: string;
 }
 
 export const SYSTEM_ACTOR: Actor = { id: "system", role: null, ip: null, userAgent: null };

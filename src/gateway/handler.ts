@@ -3,6 +3,7 @@ import type { Clock } from "../core/clock.js";
 import { KeywardError } from "../core/errors.js";
 import { ID_PREFIX, IdMinter } from "../core/ids.js";
 import type { CachedKey } from "../keys/cache.js";
+import type { ModelUse } from "../keys/model-policy.js";
 import { CheckedKey, type KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
@@ -13,7 +14,8 @@ import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { endSpan, type GatewayTracing, type RequestTrace } from "../tracing/gateway-tracing.js";
 import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js";
-import type { PriceTable } from "../usage/pricing.js";
+import type { ModelPrice } from "../usage/prices.js";
+import { costAt, type PriceTable } from "../usage/pricing.js";
 import type { UsageRecorder } from "../usage/recorder.js";
 import type { TokenUsage } from "../usage/types.js";
 import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
@@ -116,7 +118,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
         key: checkedKey,
         resource: route.resource ?? null,
         access: route.access,
-        ...(parsed.models[0] !== undefined ? { model: parsed.models[0] } : {}),
+        models: parsed.models,
+        modelUse: modelUse(route),
         ...(ip ? { ip } : {}),
         ...(req.headers["user-agent"] ? { userAgent: req.headers["user-agent"] } : {}),
         endpoint: route.endpoint,
@@ -135,17 +138,16 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
     if (outcome.code !== "VALID") return fail(verifyError(outcome.code, outcome.message), route.endpoint);
     const apiKey = outcome.key!;
     trace?.identify(apiKey.keyId, apiKey.projectId);
-    const modelProblem = checkModels(apiKey, route, parsed.models);
-    if (modelProblem) return fail(modelProblem, route.endpoint);
 
     const upstream = deps.directory.forProject(apiKey.projectId);
     if (!upstream) return fail(GATEWAY_ERRORS.noUpstream, route.endpoint);
 
+    const model = parsed.models[0] ?? null;
+    // Looked up once: the budget's estimate and the recorded cost use the same price.
+    const price = model ? deps.prices.priceOf(model) : null;
     // Limits and budgets: decided for every limit at once, applied only if all allow.
     const admission =
-      (apiKey.limits ?? apiKey.projectLimits)
-        ? admit(route, parsed.json, body, apiKey, parsed.models[0] ?? null)
-        : null;
+      (apiKey.limits ?? apiKey.projectLimits) ? admit(route, parsed.json, body, apiKey, price) : null;
     const limitsSpan = admission ? trace?.child("keyward.limits") : undefined;
     const limits = admission instanceof Promise ? await admission : admission;
     if (limitsSpan) endSpan(limitsSpan, limits && !limits.ok ? limits.error.code : null);
@@ -169,7 +171,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       body,
       upstream,
       apiKey,
-      model: parsed.models[0] ?? null,
+      model,
+      price,
       streamed,
       injectUsage,
       ip,
@@ -185,7 +188,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
     json: Record<string, unknown> | null,
     body: Buffer | null,
     key: CachedKey,
-    model: string | null,
+    price: ModelPrice | null,
   ): LimitOutcome | Promise<LimitOutcome> {
     const budgeted = Boolean(key.limits?.budget ?? key.projectLimits?.budget);
     if (budgeted && route.access === "write" && !(route.resource && BUDGETABLE.has(route.resource))) {
@@ -195,9 +198,8 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
     const estimate = estimateRequest(
       json,
       body?.length ?? 0,
-      model,
+      price,
       route.usage === "embeddings",
-      deps.prices,
       deps.defaultMaxOutputTokens,
     );
     const a = deps.limiter.admit({
@@ -268,7 +270,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
 
   function finish(r: Forwarding, status: number, usage: TokenUsage | null, elapsedMs: number): void {
     const tokens = usage ?? { prompt: 0, completion: 0, cached: 0 };
-    const costMicros = deps.prices.costMicros(r.model, tokens);
+    const costMicros = costAt(r.price, tokens);
     if (r.ticket) {
       // Served (even partly): the real usage replaces the reservation. Not served: all returned.
       if (usage)
@@ -356,6 +358,8 @@ interface Forwarding {
   upstream: ResolvedUpstream;
   apiKey: CachedKey;
   model: string | null;
+  /** The model's price, looked up once per request (null: unknown model, cost 0). */
+  price: ModelPrice | null;
   streamed: boolean;
   injectUsage: boolean;
   ip: string | null;
@@ -365,26 +369,10 @@ interface Forwarding {
   trace: RequestTrace | null;
 }
 
-/**
- * Model checks beyond the first named model (which verify checked): every other model the
- * request names must be allowed too; under an allowlist the model must be named explicitly
- * (no falling back to the provider's default) and endpoints whose models cannot be seen are shut.
- */
-function checkModels(key: CachedKey, route: RouteInfo, models: string[]): GatewayError | null {
-  for (const m of models.slice(1)) {
-    if (!key.allowsModel(m)) return verifyError("FORBIDDEN", `model ${m} is not allowed for this key`);
-  }
-  if (key.allowedModels === null || route.access !== "write") return null;
-  if (route.opaqueModels) {
-    return verifyError(
-      "FORBIDDEN",
-      "this key has a model allowlist, which cannot be enforced on this endpoint",
-    );
-  }
-  if (route.modelRequired && models.length === 0) {
-    return verifyError("FORBIDDEN", "this key has a model allowlist: name the model explicitly");
-  }
-  return null;
+/** How a route uses models, for the model policy (src/keys/model-policy.ts). Reads are free. */
+function modelUse(route: RouteInfo): ModelUse {
+  if (route.access !== "write") return "free";
+  return route.opaqueModels ? "hidden" : route.modelRequired ? "named" : "free";
 }
 
 /**

@@ -1,8 +1,7 @@
 import { appendAudit } from "../audit/append.js";
 import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
-import type { Principal } from "../admins/principal.js";
-import type { Actor } from "../audit/types.js";
+import type { Actor, Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, KeywardError, notFound } from "../core/errors.js";
 import type { SecretHasher } from "../core/hashing.js";

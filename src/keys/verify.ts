@@ -17,6 +17,7 @@ import type { DB } from "../store/schema.js";
 import type { CachedKey, KeyCache } from "./cache.js";
 import type { CanaryTripwire } from "./canary.js";
 import type { LastUsedTracker } from "./last-used.js";
+import { modelRefusal, type ModelUse } from "./model-policy.js";
 
 /** Verification result codes (DESIGN.md). A failed verification is a result, not an exception. */
 export type VerifyCode =
@@ -40,7 +41,10 @@ export interface VerifyRequest {
   resource?: Resource | null;
   /** Default `write` when a resource is given: calling an API is a write. */
   access?: Access;
-  model?: string;
+  /** Every model the request names; each must be allowed (see model-policy.ts). */
+  models?: readonly string[];
+  /** How the endpoint uses models; default `free`. */
+  modelUse?: ModelUse;
   ip?: string;
   /** Only recorded when a canary key is presented. */
   userAgent?: string;
@@ -156,9 +160,8 @@ export class KeyVerifier {
       const what = req.resource ?? "this endpoint (only keys with `all` permissions may call it)";
       return { code: "FORBIDDEN", key, message: `this key may not ${req.access ?? "write"} ${what}` };
     }
-    if (req.model !== undefined && !key.allowsModel(req.model)) {
-      return { code: "FORBIDDEN", key, message: `model ${req.model} is not allowed for this key` };
-    }
+    const refusal = modelRefusal(key, req.models ?? [], req.modelUse ?? "free");
+    if (refusal) return { code: "FORBIDDEN", key, message: refusal };
     this.lastUsed.touchKey(key.keyId, now);
     return { code: "VALID", key };
   }

@@ -1,4 +1,4 @@
-import type { PriceTable } from "../usage/pricing.js";
+import type { ModelPrice } from "../usage/prices.js";
 
 /** Output tokens assumed when a request does not cap them (max_tokens & co.). */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
@@ -24,9 +24,8 @@ function positiveInt(v: unknown): number | undefined {
 export function estimateRequest(
   json: Record<string, unknown> | null,
   bodyBytes: number,
-  model: string | null,
+  price: ModelPrice | null,
   embeddings: boolean,
-  prices: PriceTable,
   defaultMaxOutput: number,
 ): RequestEstimate {
   const cap =
@@ -36,7 +35,6 @@ export function estimateRequest(
   const choices = positiveInt(json?.n) ?? 1;
   const output = embeddings ? 0 : (cap ?? defaultMaxOutput) * choices;
   const tokens = Math.ceil(bodyBytes / 4) + output;
-  const price = model ? prices.priceOf(model) : null;
   const worstCostMicros = price ? Math.ceil(bodyBytes * price.input + output * price.output) : null;
   return { tokens, worstCostMicros };
 }

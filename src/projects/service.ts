@@ -7,7 +7,7 @@ import { ID_PREFIX, newId } from "../core/ids.js";
 import { definedOnly } from "../core/objects.js";
 import { roleAllows } from "../core/roles.js";
 import { DEFAULT_ROTATION_POLICY } from "../core/rotation-policy.js";
-import type { Principal } from "../admins/principal.js";
+import type { Principal } from "../audit/types.js";
 import { isUniqueViolation, type Database } from "../store/database.js";
 import type { LeakAction, ProjectsTable } from "../store/schema.js";
 

@@ -1,6 +1,6 @@
 import { appendAudit } from "../audit/append.js";
 import { diffFields } from "../audit/diff.js";
-import type { Principal } from "../admins/principal.js";
+import type { Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
 import { conflict, forbidden, KeywardError, notFound, type ErrorDetail } from "../core/errors.js";
 import { ID_PREFIX, newId } from "../core/ids.js";

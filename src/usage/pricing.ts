@@ -52,13 +52,20 @@ export class PriceTable {
     return hit;
   }
 
-  /** Cost in micro-dollars; cached prompt tokens are billed at the cached-input price. */
+  /** Cost in micro-dollars of `usage` on `model` (0 for an unknown model). */
   costMicros(model: string | null, usage: TokenUsage): number {
-    const p = model ? this.priceOf(model) : null;
-    if (!p) return 0;
-    const cached = Math.min(usage.cached, usage.prompt);
-    return Math.round(
-      (usage.prompt - cached) * p.input + cached * p.cached_input + usage.completion * p.output,
-    );
+    return costAt(model ? this.priceOf(model) : null, usage);
   }
+}
+
+/**
+ * Cost in micro-dollars at a price already looked up (the gateway looks a request's price up
+ * once, for its estimate and its cost); cached prompt tokens are billed at the cached-input price.
+ */
+export function costAt(price: ModelPrice | null, usage: TokenUsage): number {
+  if (!price) return 0;
+  const cached = Math.min(usage.cached, usage.prompt);
+  return Math.round(
+    (usage.prompt - cached) * price.input + cached * price.cached_input + usage.completion * price.output,
+  );
 }

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { AdminService } from "../../admins/service.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import { AdminKeyIdParam, AdminKeySchema, CreateAdminKeyBody } from "../schemas.js";
@@ -54,17 +54,22 @@ const me = createRoute({
   },
 });
 
-export function adminRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface AdminRouteDeps {
+  admins: AdminService;
+}
+
+export function adminRoutes(deps: AdminRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(create, async (c) => {
-    const r = await ctx.admins.create(c.get("principal"), c.req.valid("json"));
+    const r = await deps.admins.create(c.get("principal"), c.req.valid("json"));
     return c.json({ ...r.admin, key: r.key }, 201);
   });
   app.openapi(list, async (c) =>
-    c.json({ object: "list" as const, data: await ctx.admins.list(c.get("principal")) }, 200),
+    c.json({ object: "list" as const, data: await deps.admins.list(c.get("principal")) }, 200),
   );
   app.openapi(revoke, async (c) =>
-    c.json(await ctx.admins.revoke(c.get("principal"), c.req.valid("param").admin_key_id), 200),
+    c.json(await deps.admins.revoke(c.get("principal"), c.req.valid("param").admin_key_id), 200),
   );
   app.openapi(me, (c) => {
     const p = c.get("principal");

@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { Database } from "../../store/database.js";
 import { exportAudit, listAudit, type AuditFilter } from "../../audit/query.js";
 import { verifyAuditChain } from "../../audit/verify.js";
 import { forbidden } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
-import type { Principal } from "../../admins/principal.js";
+import type { Principal } from "../../audit/types.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonResponse, SECURITY } from "../openapi.js";
 import { AuditEntrySchema, AuditExportQuery, AuditQuery, AuditReportSchema } from "../schemas.js";
@@ -77,12 +77,17 @@ function toFilter(q: AuditQueryInput): Omit<AuditFilter, "limit"> {
   };
 }
 
-export function auditRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface AuditRouteDeps {
+  store: Database;
+}
+
+export function auditRoutes(deps: AuditRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(list, async (c) => {
     requireAuditRead(c.get("principal"));
     const q = c.req.valid("query");
-    const rows = await listAudit(ctx.store.db, {
+    const rows = await listAudit(deps.store.db, {
       ...toFilter(q),
       ...(q.before_seq ? { beforeSeq: q.before_seq } : {}),
       limit: q.limit + 1,
@@ -101,12 +106,12 @@ export function auditRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   });
   app.openapi(verify, async (c) => {
     requireAuditRead(c.get("principal"));
-    return c.json(await verifyAuditChain(ctx.store.db), 200);
+    return c.json(await verifyAuditChain(deps.store.db), 200);
   });
   app.openapi(exportRoute, async (c) => {
     requireAuditRead(c.get("principal"));
     const q = c.req.valid("query");
-    const chunks = exportAudit(ctx.store.db, toFilter(q), q.format);
+    const chunks = exportAudit(deps.store.db, toFilter(q), q.format);
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         const next = await chunks.next();

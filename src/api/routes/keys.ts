@@ -1,6 +1,8 @@
 import type { z } from "@hono/zod-openapi";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { Clock } from "../../core/clock.js";
+import type { KeyService } from "../../keys/service.js";
+import type { ProjectService } from "../../projects/service.js";
 import type { ApiEnv } from "../env.js";
 import { idempotentRequest } from "../idempotency.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
@@ -119,7 +121,14 @@ const del = createRoute({
   responses: { 204: { description: "Deleted" }, ...ERROR_RESPONSES },
 });
 
-export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface KeyRouteDeps {
+  clock: Clock;
+  keys: KeyService;
+  projects: ProjectService;
+}
+
+export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
 
   app.openapi(create, async (c) => {
@@ -128,11 +137,11 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
     const { ttl_seconds, expires_at, ...rest } = body;
     const expiresAt =
       ttl_seconds !== undefined
-        ? ctx.clock.now() + ttl_seconds * 1000
+        ? deps.clock.now() + ttl_seconds * 1000
         : expires_at
           ? Date.parse(expires_at)
           : null;
-    const r = await ctx.keys.create(
+    const r = await deps.keys.create(
       c.get("principal"),
       project_id,
       { ...rest, expires_at: expiresAt },
@@ -143,11 +152,11 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   });
 
   const list = async (
-    principal: Parameters<typeof ctx.keys.list>[0],
+    principal: Parameters<typeof deps.keys.list>[0],
     q: z.infer<typeof ListKeysQuery>,
     projectId?: string,
   ) => {
-    const r = await ctx.keys.list(principal, {
+    const r = await deps.keys.list(principal, {
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
       ...(q.stale ? { stale: q.stale === "true" } : {}),
@@ -159,7 +168,7 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
 
   app.openapi(listInProject, async (c) => {
     const { project_id } = c.req.valid("param");
-    await ctx.projects.get(c.get("principal"), project_id); // 404 for an unknown project, not an empty list
+    await deps.projects.get(c.get("principal"), project_id); // 404 for an unknown project, not an empty list
     return c.json(await list(c.get("principal"), c.req.valid("query"), project_id), 200);
   });
   app.openapi(listAll, async (c) => {
@@ -168,7 +177,7 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   });
 
   app.openapi(get, async (c) =>
-    c.json(await ctx.keys.get(c.get("principal"), c.req.valid("param").key_id), 200),
+    c.json(await deps.keys.get(c.get("principal"), c.req.valid("param").key_id), 200),
   );
 
   app.openapi(update, async (c) => {
@@ -179,20 +188,20 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
         ? { expires_at: expires_at === null ? null : Date.parse(expires_at) }
         : {}),
     };
-    return c.json(await ctx.keys.update(c.get("principal"), c.req.valid("param").key_id, patch), 200);
+    return c.json(await deps.keys.update(c.get("principal"), c.req.valid("param").key_id, patch), 200);
   });
 
   app.openapi(statusRoute("disable"), async (c) =>
-    c.json(await ctx.keys.setEnabled(c.get("principal"), c.req.valid("param").key_id, false), 200),
+    c.json(await deps.keys.setEnabled(c.get("principal"), c.req.valid("param").key_id, false), 200),
   );
   app.openapi(statusRoute("enable"), async (c) =>
-    c.json(await ctx.keys.setEnabled(c.get("principal"), c.req.valid("param").key_id, true), 200),
+    c.json(await deps.keys.setEnabled(c.get("principal"), c.req.valid("param").key_id, true), 200),
   );
 
   app.openapi(revoke, async (c) => {
     const body = (c.req.valid("json") ?? {}) as z.infer<typeof RevokeKeyBody>;
     return c.json(
-      await ctx.keys.revoke(c.get("principal"), c.req.valid("param").key_id, body.reason ?? null),
+      await deps.keys.revoke(c.get("principal"), c.req.valid("param").key_id, body.reason ?? null),
       200,
     );
   });
@@ -200,7 +209,7 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   app.openapi(rotate, async (c) => {
     const body = (c.req.valid("json") ?? {}) as Partial<z.infer<typeof RotateKeyBody>>;
     const grace = body.grace_seconds ?? 0;
-    const r = await ctx.keys.rotate(
+    const r = await deps.keys.rotate(
       c.get("principal"),
       c.req.valid("param").key_id,
       grace,
@@ -211,7 +220,7 @@ export function keyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
   });
 
   app.openapi(del, async (c) => {
-    await ctx.keys.delete(c.get("principal"), c.req.valid("param").key_id);
+    await deps.keys.delete(c.get("principal"), c.req.valid("param").key_id);
     return c.body(null, 204);
   });
 

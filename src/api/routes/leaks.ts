@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppContext } from "../../app/context.js";
+import type { AdminService } from "../../admins/service.js";
+import type { LeakService } from "../../leaks/service.js";
 import { forbidden, KeywardError } from "../../core/errors.js";
 import { verifyGithubSignature, type GithubPublicKeys } from "../../leaks/github.js";
 import type { LeakedToken } from "../../leaks/service.js";
@@ -44,9 +45,16 @@ export const LEAK_REPORT_RESPONSE = { status: "accepted" } as const;
  * admin role; GitLab-style `[{type, token, location}]`). Mounted before the admin-key API so
  * the GitHub endpoint is reachable without one; each route has its own body limit.
  */
-export function leakRoutes(ctx: AppContext, githubKeys: GithubPublicKeys): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface LeakRouteDeps {
+  admins: AdminService;
+  leaks: LeakService;
+  leakReportMaxBytes: number;
+}
+
+export function leakRoutes(deps: LeakRouteDeps, githubKeys: GithubPublicKeys): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  app.use("*", refuseBodiesOver(ctx.config.leakReportMaxBytes));
+  app.use("*", refuseBodiesOver(deps.leakReportMaxBytes));
 
   const accepted202 = {
     202: {
@@ -85,7 +93,7 @@ export function leakRoutes(ctx: AppContext, githubKeys: GithubPublicKeys): OpenA
     );
     if (!ok) throw new KeywardError("unauthorized", "missing or invalid GitHub signature");
     const items = parseReport(GithubReport, raw);
-    await ctx.leaks.report(
+    await deps.leaks.report(
       {
         actor: { id: "leak-report:github", role: null, ip: c.get("clientIp") ?? null, userAgent: null },
         label: "github",
@@ -100,13 +108,13 @@ export function leakRoutes(ctx: AppContext, githubKeys: GithubPublicKeys): OpenA
     return accepted(c);
   });
 
-  app.post("/leaks", requireAdmin(ctx.admins), async (c) => {
+  app.post("/leaks", requireAdmin(deps.admins), async (c) => {
     const principal = c.get("principal");
     if (principal.role !== "owner" && principal.role !== "admin")
       throw forbidden("only owners and admins may report leaks");
     const raw = Buffer.from(await c.req.arrayBuffer());
     const items = parseReport(GitlabReport, raw);
-    await ctx.leaks.report(
+    await deps.leaks.report(
       { actor: principal, label: `admin ${principal.id}`, fingerprint: raw.toString("base64") },
       items.map((i): LeakedToken => ({ token: i.token, type: i.type ?? null, location: i.location ?? null })),
     );

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { ProjectService } from "../../projects/service.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import {
@@ -54,14 +54,19 @@ const update = createRoute({
   responses: { 200: jsonResponse(ProjectSchema, "The project"), ...ERROR_RESPONSES },
 });
 
-export function projectRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface ProjectRouteDeps {
+  projects: ProjectService;
+}
+
+export function projectRoutes(deps: ProjectRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(create, async (c) =>
-    c.json(await ctx.projects.create(c.get("principal"), c.req.valid("json")), 201),
+    c.json(await deps.projects.create(c.get("principal"), c.req.valid("json")), 201),
   );
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const rows = await ctx.projects.list(c.get("principal"), {
+    const rows = await deps.projects.list(c.get("principal"), {
       limit: q.limit + 1,
       ...(q.after ? { after: q.after } : {}),
     });
@@ -73,11 +78,11 @@ export function projectRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
     );
   });
   app.openapi(get, async (c) =>
-    c.json(await ctx.projects.get(c.get("principal"), c.req.valid("param").project_id), 200),
+    c.json(await deps.projects.get(c.get("principal"), c.req.valid("param").project_id), 200),
   );
   app.openapi(update, async (c) =>
     c.json(
-      await ctx.projects.update(c.get("principal"), c.req.valid("param").project_id, c.req.valid("json")),
+      await deps.projects.update(c.get("principal"), c.req.valid("param").project_id, c.req.valid("json")),
       200,
     ),
   );

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { UpstreamService } from "../../upstreams/service.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import { ProjectIdParam } from "../schemas.js";
@@ -67,29 +67,34 @@ const del = createRoute({
 });
 
 /** `/projects/{id}/upstreams` and `/upstreams/{id}`: upstream provider credentials. */
-export function upstreamRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface UpstreamRouteDeps {
+  upstreams: UpstreamService;
+}
+
+export function upstreamRoutes(deps: UpstreamRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(create, async (c) =>
     c.json(
-      await ctx.upstreams.create(c.get("principal"), c.req.valid("param").project_id, c.req.valid("json")),
+      await deps.upstreams.create(c.get("principal"), c.req.valid("param").project_id, c.req.valid("json")),
       201,
     ),
   );
   app.openapi(list, async (c) => {
-    const data = await ctx.upstreams.list(c.get("principal"), c.req.valid("param").project_id);
+    const data = await deps.upstreams.list(c.get("principal"), c.req.valid("param").project_id);
     return c.json({ object: "list" as const, data }, 200);
   });
   app.openapi(get, async (c) =>
-    c.json(await ctx.upstreams.get(c.get("principal"), c.req.valid("param").upstream_id), 200),
+    c.json(await deps.upstreams.get(c.get("principal"), c.req.valid("param").upstream_id), 200),
   );
   app.openapi(update, async (c) =>
     c.json(
-      await ctx.upstreams.update(c.get("principal"), c.req.valid("param").upstream_id, c.req.valid("json")),
+      await deps.upstreams.update(c.get("principal"), c.req.valid("param").upstream_id, c.req.valid("json")),
       200,
     ),
   );
   app.openapi(del, async (c) => {
-    await ctx.upstreams.delete(c.get("principal"), c.req.valid("param").upstream_id);
+    await deps.upstreams.delete(c.get("principal"), c.req.valid("param").upstream_id);
     return c.body(null, 204);
   });
   return app;

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { Database } from "../../store/database.js";
 import { forbidden } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
 import { usageCsvChunks } from "../../usage/csv.js";
@@ -87,12 +87,17 @@ function toFilter(q: z.infer<typeof UsageQuery>): UsageFilter {
   };
 }
 
-export function usageRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface UsageRouteDeps {
+  store: Database;
+}
+
+export function usageRoutes(deps: UsageRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(usage, async (c) => {
     if (!roleAllows(c.get("principal").role, "keys.read")) throw forbidden("your role may not read usage");
     const q = c.req.valid("query");
-    const data = await queryUsage(ctx.store.db, toFilter(q));
+    const data = await queryUsage(deps.store.db, toFilter(q));
     return c.json({ object: "list" as const, group_by: q.group_by, data }, 200);
   });
   app.openapi(exportRoute, async (c) => {
@@ -100,7 +105,7 @@ export function usageRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
     const q = c.req.valid("query");
     // Queried in full before the first byte, so a store failure is still a clean error response;
     // the rows are aggregates (≤ limit), the body is then streamed in chunks.
-    const data = await queryUsage(ctx.store.db, toFilter(q));
+    const data = await queryUsage(deps.store.db, toFilter(q));
     if (q.format === "json") return c.json(data, 200);
     const chunks = usageCsvChunks(q.group_by, data);
     const encoder = new TextEncoder();

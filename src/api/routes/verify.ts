@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { KeyVerifier } from "../../keys/verify.js";
 import { forbidden } from "../../core/errors.js";
 import { isoOrNull } from "../../core/objects.js";
 import { roleAllows } from "../../core/roles.js";
@@ -37,16 +37,21 @@ export function verifyResultBody(o: VerifyOutcome) {
   };
 }
 
-export function verifyRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface VerifyRouteDeps {
+  verifier: KeyVerifier;
+}
+
+export function verifyRoutes(deps: VerifyRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   app.openapi(verify, async (c) => {
     if (!roleAllows(c.get("principal").role, "keys.verify")) throw forbidden("your role may not verify keys");
     const b = c.req.valid("json");
-    const outcome = await ctx.verifier.verify({
+    const outcome = await deps.verifier.verify({
       key: b.key,
       ...(b.resource ? { resource: b.resource } : {}),
       ...(b.access ? { access: b.access } : {}),
-      ...(b.model ? { model: b.model } : {}),
+      ...(b.model ? { models: [b.model] } : {}),
       ...(b.ip ? { ip: b.ip } : {}),
     });
     return c.json(verifyResultBody(outcome), 200);

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../app/context.js";
+import type { Alerting } from "../../alerts/alerting.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import {
@@ -88,9 +88,14 @@ const test = createRoute({
 });
 
 /** `/webhooks`: where alerts go, and their delivery log. */
-export function webhookRoutes(ctx: AppContext): OpenAPIHono<ApiEnv> {
+/** What these routes use, and nothing more. */
+export interface WebhookRouteDeps {
+  alerting: Alerting;
+}
+
+export function webhookRoutes(deps: WebhookRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const webhooks = ctx.alerting.webhooks;
+  const webhooks = deps.alerting.webhooks;
   app.openapi(create, async (c) =>
     c.json(await webhooks.create(c.get("principal"), c.req.valid("json")), 201),
   );
