@@ -102,6 +102,9 @@ export const ProjectSchema = z
     rotation_enforce: z.boolean(),
     stale_after_days: z.number().nullable(),
     leak_action: z.enum(["revoke", "disable"]).openapi({ description: "What a reported leak does to a key" }),
+    ephemeral_max_ttl_seconds: z
+      .number()
+      .openapi({ description: "Longest life of an ephemeral key (`keyward run`), in seconds" }),
     created_at: z.string(),
     created_by: z.string(),
     updated_at: z.string(),
@@ -142,6 +145,13 @@ export const UpdateProjectBody = z
       .enum(["revoke", "disable"])
       .optional()
       .openapi({ description: "What a reported leak does to a key: revoke (default) or disable" }),
+    ephemeral_max_ttl_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86400)
+      .optional()
+      .openapi({ description: "Longest life of an ephemeral key, 60 s to 30 days (default 1 day)" }),
   })
   .strict()
   .openapi("UpdateProject");
@@ -219,6 +229,10 @@ export const CreateKeyBody = z
       .min(60)
       .max(10 * 365 * 86400)
       .optional(),
+    ephemeral: z.boolean().optional().openapi({
+      description:
+        "An ephemeral key for one run (`keyward run`): ttl_seconds is required and at most the project's ephemeral_max_ttl_seconds.",
+    }),
     canary: z.boolean().optional().openapi({
       description:
         "Create a canary (tripwire) key: it never authenticates, and any use of it raises a key.canary_used alert and an audit entry.",
@@ -227,6 +241,10 @@ export const CreateKeyBody = z
   .strict()
   .refine((b) => !(b.expires_at && b.ttl_seconds !== undefined), {
     message: "give expires_at or ttl_seconds, not both",
+    path: ["ttl_seconds"],
+  })
+  .refine((b) => !b.ephemeral || b.ttl_seconds !== undefined, {
+    message: "an ephemeral key needs ttl_seconds",
     path: ["ttl_seconds"],
   })
   .openapi("CreateKey");

@@ -12,6 +12,7 @@ import { registerUpstreams } from "./commands/upstreams.js";
 import { registerWebhooks } from "./commands/webhooks.js";
 import { registerScan } from "./commands/scan.js";
 import { registerHook } from "./commands/hook.js";
+import { registerRun } from "./commands/run.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerWebhooks(program);
   registerScan(program);
   registerHook(program);
+  registerRun(program);
   return program;
 }
 

@@ -96,6 +96,8 @@ export interface CreateKeyInput extends Partial<KeySettings> {
   environment?: KeyEnvironment;
   /** A tripwire key: never valid, any use is alerted and audited. */
   canary?: boolean;
+  /** An ephemeral key's life in seconds: at most the project's ephemeral_max_ttl_seconds. */
+  ephemeral_ttl_seconds?: number;
 }
 
 export type UpdateKeyInput = Partial<KeySettings>;

@@ -80,10 +80,18 @@ export class KeyService {
     const r = await this.idempotency.run<KeyWithSecret>(idem, async (tx) => {
       const project = await tx
         .selectFrom("projects")
-        .select("id")
+        .select(["id", "ephemeral_max_ttl_seconds"])
         .where("id", "=", projectId)
         .executeTakeFirst();
       if (!project) throw notFound("project");
+      const ttl = input.ephemeral_ttl_seconds;
+      if (ttl !== undefined && ttl > project.ephemeral_max_ttl_seconds) {
+        throw new KeywardError(
+          "invalid_request",
+          `an ephemeral key may live at most ${project.ephemeral_max_ttl_seconds} s in this project (asked for ${ttl} s)`,
+          [{ path: "ttl_seconds", message: `at most ${project.ephemeral_max_ttl_seconds}` }],
+        );
+      }
       const environment = input.environment ?? "live";
       const secret = generateKey(this.options.brand, environment);
       const row: ApiKeysTable = {

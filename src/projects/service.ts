@@ -26,6 +26,8 @@ export interface ProjectView {
   stale_after_days: number | null;
   /** What a reported leak of one of its keys does: revoke (default) or disable. */
   leak_action: LeakAction;
+  /** Longest life of an ephemeral key (`keyward run`, OIDC exchange), in seconds. */
+  ephemeral_max_ttl_seconds: number;
   created_at: string;
   created_by: string;
   updated_at: string;
@@ -37,6 +39,7 @@ export interface ProjectPolicyPatch {
   rotation_enforce?: boolean;
   stale_after_days?: number | null;
   leak_action?: LeakAction;
+  ephemeral_max_ttl_seconds?: number;
 }
 
 export function toProjectView(p: ProjectsTable): ProjectView {
@@ -50,11 +53,15 @@ export function toProjectView(p: ProjectsTable): ProjectView {
     rotation_enforce: p.rotation_enforce === 1,
     stale_after_days: p.stale_after_days,
     leak_action: p.leak_action,
+    ephemeral_max_ttl_seconds: p.ephemeral_max_ttl_seconds,
     created_at: new Date(p.created_at).toISOString(),
     created_by: p.created_by,
     updated_at: new Date(p.updated_at).toISOString(),
   };
 }
+
+/** A new project's cap on ephemeral keys: a day (migration 0008 gives existing ones the same). */
+export const DEFAULT_EPHEMERAL_MAX_TTL_SECONDS = 86_400;
 
 /** Projects group keys (organisation → projects → keys). */
 export class ProjectService {
@@ -83,6 +90,7 @@ export class ProjectService {
       rotation_enforce: DEFAULT_ROTATION_POLICY.enforce ? 1 : 0,
       leak_action: "revoke",
       stale_after_days: DEFAULT_ROTATION_POLICY.staleAfterDays,
+      ephemeral_max_ttl_seconds: DEFAULT_EPHEMERAL_MAX_TTL_SECONDS,
     };
     try {
       await this.store.db.transaction().execute(async (tx) => {
@@ -150,6 +158,7 @@ export class ProjectService {
             rotation_enforce: after.rotation_enforce,
             stale_after_days: after.stale_after_days,
             leak_action: after.leak_action,
+            ephemeral_max_ttl_seconds: after.ephemeral_max_ttl_seconds,
             updated_at: now,
           })
           .where("id", "=", id)
@@ -199,5 +208,6 @@ function auditedFields(p: ProjectsTable): Record<string, unknown> {
     rotation_enforce: p.rotation_enforce === 1,
     stale_after_days: p.stale_after_days,
     leak_action: p.leak_action,
+    ephemeral_max_ttl_seconds: p.ephemeral_max_ttl_seconds,
   };
 }

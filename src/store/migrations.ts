@@ -6,6 +6,7 @@ import { alerts } from "./migrations/0004_alerts.js";
 import { usageRollups } from "./migrations/0005_usage_rollups.js";
 import { leaks } from "./migrations/0006_leaks.js";
 import { keyIpsAtWrite } from "./migrations/0007_key_ips_at_write.js";
+import { ephemeralKeys } from "./migrations/0008_ephemeral_keys.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   "0005_usage_rollups": usageRollups,
   "0006_leaks": leaks,
   "0007_key_ips_at_write": keyIpsAtWrite,
+  "0008_ephemeral_keys": ephemeralKeys,
 };
 
 export const migrationProvider: MigrationProvider = {

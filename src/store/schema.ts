@@ -20,6 +20,8 @@ export interface ProjectsTable {
   stale_after_days: number | null;
   /** What a reported leak of one of its keys does (migration 0006). */
   leak_action: LeakAction;
+  /** Longest life of an ephemeral key (`keyward run`), in seconds (migration 0008). */
+  ephemeral_max_ttl_seconds: number;
 }
 
 /** A project's policy for reported leaks: revoke (default, for good) or disable (reversible). */

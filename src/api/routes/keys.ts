@@ -134,7 +134,7 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
   app.openapi(create, async (c) => {
     const { project_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const { ttl_seconds, expires_at, ...rest } = body;
+    const { ttl_seconds, expires_at, ephemeral, ...rest } = body;
     const expiresAt =
       ttl_seconds !== undefined
         ? deps.clock.now() + ttl_seconds * 1000
@@ -144,7 +144,7 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
     const r = await deps.keys.create(
       c.get("principal"),
       project_id,
-      { ...rest, expires_at: expiresAt },
+      { ...rest, expires_at: expiresAt, ...(ephemeral ? { ephemeral_ttl_seconds: ttl_seconds } : {}) },
       idempotentRequest(c, c.req.valid("header")["idempotency-key"], body),
     );
     if (r.replayed) c.header(IDEMPOTENT_RESPONSE_HEADER, "true");

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { ProjectPolicyPatch, ProjectView } from "../../projects/service.js";
 import { emit, fields, stdoutOutput, table } from "../output.js";
 import { fetchPages, moreHint } from "../paging.js";
-import { parsePositiveInt, usage } from "../parse.js";
+import { parseDuration, parsePositiveInt, usage } from "../parse.js";
 import { remoteClient, remoteFlags, type RemoteFlags } from "../remote.js";
 
 interface ProjectFlags extends RemoteFlags {
@@ -11,6 +11,7 @@ interface ProjectFlags extends RemoteFlags {
   rotationMaxAge?: string;
   rotationEnforce?: string;
   staleAfter?: string;
+  ephemeralMaxTtl?: string;
 }
 
 /** `--rotation-max-age 90` / `--stale-after 30`: whole days, or `none` to switch the rule off. */
@@ -27,6 +28,11 @@ function policyBody(flags: ProjectFlags): ProjectPolicyPatch {
   if (flags.rotationMaxAge !== undefined)
     body.rotation_max_age_days = policyDays(flags.rotationMaxAge, "--rotation-max-age");
   if (flags.staleAfter !== undefined) body.stale_after_days = policyDays(flags.staleAfter, "--stale-after");
+  if (flags.ephemeralMaxTtl !== undefined) {
+    const seconds = parseDuration(flags.ephemeralMaxTtl, "--ephemeral-max-ttl");
+    if (seconds < 60 || seconds > 30 * 86400) throw usage("--ephemeral-max-ttl: 60s to 30d");
+    body.ephemeral_max_ttl_seconds = seconds;
+  }
   if (flags.rotationEnforce !== undefined) {
     const v = flags.rotationEnforce.trim().toLowerCase();
     if (v !== "on" && v !== "off")
@@ -51,6 +57,7 @@ function showProject(p: ProjectView): string {
     rotation_max_age: p.rotation_max_age_days === null ? "none" : `${p.rotation_max_age_days} days`,
     rotation_enforce: p.rotation_enforce ? "on (keys expire at the deadline)" : "off (warn only)",
     stale_after: p.stale_after_days === null ? "never" : `${p.stale_after_days} days unused`,
+    ephemeral_max_ttl: `${p.ephemeral_max_ttl_seconds} s (keys minted by keyward run)`,
     created_at: p.created_at,
     created_by: p.created_by,
     updated_at: p.updated_at,
@@ -117,12 +124,13 @@ export function registerProjects(program: Command): void {
       .option("--description <text>", 'new description ("" clears it)')
       .option("--rotation-max-age <days>", "keys must be rotated within this many days, or `none`")
       .option("--rotation-enforce <on|off>", "on: expire keys at their rotation deadline; off: only warn")
-      .option("--stale-after <days>", "flag active keys unused this many days as stale, or `none`"),
+      .option("--stale-after <days>", "flag active keys unused this many days as stale, or `none`")
+      .option("--ephemeral-max-ttl <duration>", "longest life of a `keyward run` key, e.g. 2h (default 24h)"),
   ).action(async (id: string, flags: ProjectFlags) => {
     const policy = policyBody(flags);
     if (flags.name === undefined && flags.description === undefined && Object.keys(policy).length === 0)
       throw usage(
-        "nothing to update: give --name, --description, --rotation-max-age, --rotation-enforce or --stale-after",
+        "nothing to update: give --name, --description, --rotation-max-age, --rotation-enforce, --stale-after or --ephemeral-max-ttl",
       );
     const p = await remoteClient(flags).updateProject(id, {
       ...(flags.name !== undefined ? { name: flags.name } : {}),
