@@ -7,6 +7,7 @@ import { KeywardError } from "../core/errors.js";
 import { clientRequestIdReader } from "../log/client-request-id.js";
 import { requireAdmin } from "./auth.js";
 import { refuseBodiesOver } from "./body-limit.js";
+import { oidcRoutes, trustPolicyRoutes } from "./routes/oidc.js";
 import type { ApiEnv } from "./env.js";
 import { errorBody, makeErrorHandler, validationError } from "./errors.js";
 import { adminRoutes } from "./routes/admins.js";
@@ -106,11 +107,23 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   api.route("/", usageRoutes({ store: ctx.store }));
   api.route("/", upstreamRoutes({ upstreams: ctx.upstreams }));
   api.route("/", webhookRoutes({ alerting: ctx.alerting }));
+  api.route("/", trustPolicyRoutes({ trust: ctx.trust }));
   // Registered before the authenticated sub-app so the document is public; filled in below.
   let openapi = "";
   app.get("/api/v1/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json" }));
   // Leak reports: GitHub's are signed, not admin-authenticated, and reports are larger than the
   // API's body limit; the routes check their own auth (src/api/routes/leaks.ts).
+  // The OIDC exchange and a key revoking itself: the token or the key is the credential.
+  app.route(
+    "/api/v1",
+    oidcRoutes({
+      trust: ctx.trust,
+      keys: ctx.keys,
+      verifier: ctx.verifier,
+      brand: ctx.config.brand,
+      maxBodyBytes,
+    }),
+  );
   app.route(
     "/api/v1",
     leakRoutes(

@@ -20,6 +20,8 @@ import type { AlertSink } from "../alerts/types.js";
 import { UpstreamClient } from "../gateway/upstream-client.js";
 import type { GatewayTracing } from "../tracing/gateway-tracing.js";
 import { startTracing } from "../tracing/setup.js";
+import { DiscoveredIssuerKeys, type IssuerKeys } from "../oidc/issuer-keys.js";
+import { TrustService } from "../oidc/service.js";
 import { Limiter } from "../limits/limiter.js";
 import { storeSpendLoader } from "../limits/spend.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
@@ -71,6 +73,8 @@ export interface AppContext {
   alerting: Alerting;
   /** Rate limits, concurrency limits and budgets of keys and projects. */
   limiter: Limiter;
+  /** Trusted CI identities: OIDC tokens exchanged for ephemeral keys. */
+  trust: TrustService;
   /** Flushes buffered writes and closes the store. */
   close(): Promise<void>;
 }
@@ -79,6 +83,8 @@ export interface ContextOverrides {
   clock?: Clock;
   /** PostgreSQL schema (tests run each suite in its own). */
   pgSchema?: string;
+  /** Where OIDC issuers' keys come from (default: OpenID discovery over HTTPS). */
+  issuerKeys?: IssuerKeys;
   /** Gateway spans to a tracer of the caller's (tests collect them in memory). */
   tracing?: GatewayTracing;
 }
@@ -210,6 +216,7 @@ export async function createContext(
     alerts,
     alerting,
     limiter,
+    trust: new TrustService(store, clock, keys, overrides.issuerKeys ?? new DiscoveredIssuerKeys()),
     async close() {
       stopPruning();
       // Order matters: requests are already drained by the server; now write what they queued.

@@ -24,7 +24,8 @@ export const SYSTEM_ACTOR: Actor = { id: "system", role: null, ip: null, userAge
 /** What happened, to what. `changes` holds before/after of changed fields, never a secret. */
 export interface AuditEvent {
   action: string;
-  targetType: "project" | "key" | "admin_key" | "audit" | "upstream" | "master_key" | "webhook";
+  targetType:
+    "project" | "key" | "admin_key" | "audit" | "upstream" | "master_key" | "webhook" | "trust_policy";
   targetId: string;
   projectId?: string | null;
   changes: Record<string, unknown>;

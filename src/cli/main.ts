@@ -13,6 +13,7 @@ import { registerWebhooks } from "./commands/webhooks.js";
 import { registerScan } from "./commands/scan.js";
 import { registerHook } from "./commands/hook.js";
 import { registerRun } from "./commands/run.js";
+import { registerTrust } from "./commands/trust.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerScan(program);
   registerHook(program);
   registerRun(program);
+  registerTrust(program);
   return program;
 }
 

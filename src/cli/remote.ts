@@ -30,12 +30,17 @@ export function remoteFlags(cmd: Command): Command {
  */
 export function remoteClient(opts: RemoteOptions, env: NodeJS.ProcessEnv = process.env): KeywardClient {
   const file = readCliConfig(env);
-  const url = opts.url ?? env.KEYWARD_URL ?? file.url ?? "http://127.0.0.1:8080";
+  const url = remoteUrl(opts, env);
   const adminKey = opts.adminKey ?? env.KEYWARD_ADMIN_KEY ?? file.admin_key;
   if (!adminKey) {
     throw new CliError("no admin key: pass --admin-key, set KEYWARD_ADMIN_KEY, or run `keyward init` first");
   }
   return new KeywardClient(url, adminKey);
+}
+
+/** The server URL alone (for calls that need no admin key): flag, KEYWARD_URL, the CLI config. */
+export function remoteUrl(opts: RemoteOptions, env: NodeJS.ProcessEnv = process.env): string {
+  return opts.url ?? env.KEYWARD_URL ?? readCliConfig(env).url ?? "http://127.0.0.1:8080";
 }
 
 function readCliConfig(env: NodeJS.ProcessEnv): { url?: string; admin_key?: string } {

@@ -10,6 +10,7 @@ import type { KeyWithSecret, RotatedKey } from "../keys/service.js";
 import type { ProjectPolicyPatch, ProjectView } from "../projects/service.js";
 import type { UsageRow } from "../usage/query.js";
 import type { CreateUpstreamInput, UpdateUpstreamInput, UpstreamView } from "../upstreams/model.js";
+import type { TrustPolicy } from "../oidc/policy.js";
 
 /** An error response from the management API, with its documented code. */
 export class ApiError extends Error {
@@ -150,6 +151,20 @@ export class KeywardClient {
   }
   deleteKey(id: string) {
     return this.request<void>("DELETE", `/keys/${encodeURIComponent(id)}`);
+  }
+  createTrustPolicy(projectId: string, body: Record<string, unknown>) {
+    return this.request<TrustPolicy>("POST", `/projects/${encodeURIComponent(projectId)}/trust-policies`, {
+      body,
+    });
+  }
+  listTrustPolicies(projectId: string) {
+    return this.request<{ data: TrustPolicy[] }>(
+      "GET",
+      `/projects/${encodeURIComponent(projectId)}/trust-policies`,
+    );
+  }
+  deleteTrustPolicy(id: string) {
+    return this.request<void>("DELETE", `/trust-policies/${encodeURIComponent(id)}`);
   }
   verifyKey(body: { key: string; resource?: string; access?: string; model?: string; ip?: string }) {
     return this.request<VerifyResult>("POST", "/keys/verify", { body });

@@ -40,6 +40,7 @@ export const ID_PREFIX = {
   outbox: "msg",
   delivery: "dlv",
   request: "req",
+  trustPolicy: "tp",
 } as const;
 
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -238,6 +238,25 @@ export class KeyService {
   }
 
   /**
+   * A key revoking itself (`keyward run` ending after an OIDC exchange): whoever presents a
+   * valid key may end it. Audited with the key as its own actor.
+   */
+  async revokeSelf(id: string, ip: string | null, userAgent: string | null): Promise<KeyView> {
+    const now = this.clock.now();
+    return this.change({ id, role: null, ip, userAgent }, id, "key.revoked", async (tx, row) => {
+      if (row.status === "revoked") return row;
+      const set = {
+        status: "revoked" as const,
+        revoked_at: now,
+        revoked_reason: "revoked by itself",
+        updated_at: now,
+      };
+      await tx.updateTable("api_keys").set(set).where("id", "=", id).execute();
+      return { ...row, ...set };
+    });
+  }
+
+  /**
    * Contains a reported leak under the project's policy: revokes (or disables) the key unless
    * it already is. `actor` may be a system actor (a leak report): no role check then. The
    * reason goes into the audit entry (and `revoked_reason`). Returns whether anything changed;

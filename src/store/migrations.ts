@@ -7,6 +7,7 @@ import { usageRollups } from "./migrations/0005_usage_rollups.js";
 import { leaks } from "./migrations/0006_leaks.js";
 import { keyIpsAtWrite } from "./migrations/0007_key_ips_at_write.js";
 import { ephemeralKeys } from "./migrations/0008_ephemeral_keys.js";
+import { trustPolicies } from "./migrations/0009_trust_policies.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   "0006_leaks": leaks,
   "0007_key_ips_at_write": keyIpsAtWrite,
   "0008_ephemeral_keys": ephemeralKeys,
+  "0009_trust_policies": trustPolicies,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -131,6 +131,31 @@ export interface DB {
   usage_project_hourly: UsageProjectRollupTable;
   usage_project_daily: UsageProjectRollupTable;
   leak_reports: LeakReportsTable;
+  trust_policies: TrustPoliciesTable;
+  oidc_token_uses: OidcTokenUsesTable;
+}
+
+/** A project's trust in a CI identity (migration 0009); see src/oidc/. */
+export interface TrustPoliciesTable {
+  id: string;
+  project_id: string;
+  name: string;
+  /** The OIDC issuer, exactly as tokens carry it in `iss`. */
+  issuer: string;
+  audience: string;
+  /** JSON object: claim name → pattern (`*` matches any run of characters). */
+  conditions: string;
+  /** JSON `TrustGrant`: what a matching run may mint. */
+  grant: string;
+  created_at: number;
+  created_by: string;
+}
+
+/** An exchanged OIDC token, by issuer and `jti`: a second exchange of it is a replay. */
+export interface OidcTokenUsesTable {
+  issuer: string;
+  jti: string;
+  expires_at: number;
 }
 
 /** A processed leak report, by SHA-256 of its source and raw body: replays are recognised. */

@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
-import type { KeywardClient } from "../../client/client.js";
 import { collect, parseList, parseMetadata, parsePermissions, usage } from "../parse.js";
-import { remoteClient, type RemoteFlags } from "../remote.js";
+import { remoteClient, remoteUrl, type RemoteFlags } from "../remote.js";
+import { ciToken, postUnauthenticated } from "../run/oidc.js";
 import { runContext, runKeyName } from "../run/ci-context.js";
 import { readEnvFile, type EnvFile } from "../run/env-file.js";
 import {
@@ -31,6 +31,49 @@ interface RunFlags extends Omit<RemoteFlags, "json"> {
   envName: string;
   baseUrlEnv: string;
   envFile?: string;
+  oidc?: boolean;
+  oidcAudience: string;
+  oidcTokenEnv: string;
+}
+
+/** Mints the run's keys and ends them: with an admin key, or by OIDC exchange. */
+interface Minter {
+  baseUrl: string;
+  mint(
+    spec: RunKeySpec,
+    name: string,
+    metadata: Record<string, unknown>,
+  ): Promise<{ id: string; key: string }>;
+  revoke(minted: { id: string; key: string }): Promise<void>;
+}
+
+function adminMinter(flags: RunFlags): Minter {
+  const client = remoteClient(flags);
+  return {
+    baseUrl: client.baseUrl,
+    mint: (spec, name, metadata) => client.createKey(spec.project, createBody(spec, name, metadata)),
+    revoke: async ({ id }) => void (await client.revokeKey(id, "keyward run ended")),
+  };
+}
+
+/** No admin key: the CI's OIDC token is exchanged; the key revokes itself at the end. */
+function oidcMinter(flags: RunFlags): Minter {
+  const baseUrl = remoteUrl(flags);
+  return {
+    baseUrl,
+    async mint(spec) {
+      const token = await ciToken(
+        { audience: flags.oidcAudience, tokenEnv: flags.oidcTokenEnv },
+        process.env,
+      );
+      const body = await postUnauthenticated(baseUrl, "/oidc/exchange", {
+        body: { token, ...(spec.project ? { project_id: spec.project } : {}), ttl_seconds: spec.ttlSeconds },
+      });
+      return { id: String(body.id), key: String(body.key) };
+    },
+    revoke: async ({ key }) =>
+      void (await postUnauthenticated(baseUrl, "/keys/self/revoke", { bearer: key })),
+  };
 }
 
 /** What the command's output shows instead of a minted key. */
@@ -58,6 +101,13 @@ export function registerRun(program: Command): void {
     .option("--env-name <name>", "variable for the key", "OPENAI_API_KEY")
     .option("--base-url-env <name>", "variable for keyward's /v1 URL", "OPENAI_BASE_URL")
     .option("--env-file <path>", "a dotenv file; keyward://<project>?ttl=…&models=… values become fresh keys")
+    .option("--oidc", "no admin key: exchange the CI's OIDC token for the key (see docs/ci.md)")
+    .option("--oidc-audience <aud>", "audience of the token asked from GitHub Actions", "keyward")
+    .option(
+      "--oidc-token-env <name>",
+      "variable holding a ready OIDC token (GitLab id_tokens)",
+      "KEYWARD_OIDC_TOKEN",
+    )
     .option("--url <url>", "server URL (KEYWARD_URL, default http://127.0.0.1:8080)")
     .option("--admin-key <key>", "admin key (KEYWARD_ADMIN_KEY)")
     .action(async (command: string[], flags: RunFlags) => {
@@ -68,26 +118,23 @@ export function registerRun(program: Command): void {
 async function run(command: string[], flags: RunFlags): Promise<number> {
   const envFile = flags.envFile ? readEnvFile(flags.envFile) : null;
   const specs = keySpecs(flags, envFile?.refs ?? []);
-  const client = remoteClient(flags);
+  if (flags.oidc && specs.length !== 1)
+    throw usage("--oidc mints one key: give --project, not keyward:// references");
+  const minter = flags.oidc ? oidcMinter(flags) : adminMinter(flags);
   const context = runContext(process.env);
   const metadata = { keyward_run: context, ...(flags.metadata ? parseMetadata(flags.metadata) : {}) };
   const minted: Array<{ id: string; key: string }> = [];
-  const revokeAll = () => revoke(client, minted);
+  const revokeAll = () => revoke(minter, minted);
   try {
     for (const { spec } of specs)
-      minted.push(
-        await client.createKey(
-          spec.project,
-          createBody(spec, spec.name ?? runKeyName(context, command.join(" ")), metadata),
-        ),
-      );
+      minted.push(await minter.mint(spec, spec.name ?? runKeyName(context, command.join(" ")), metadata));
   } catch (err) {
     await revokeAll();
     throw err;
   }
   const env: NodeJS.ProcessEnv = { ...process.env, ...envFile?.plain };
   specs.forEach(({ variable }, i) => (env[variable] = minted[i]!.key));
-  env[flags.baseUrlEnv] = new URL("/v1", client.baseUrl).href;
+  env[flags.baseUrlEnv] = new URL("/v1", minter.baseUrl).href;
   return supervise(
     command,
     env,
@@ -109,7 +156,9 @@ function keySpecs(flags: RunFlags, refs: EnvFile["refs"]): Array<{ variable: str
     rpm: flags.rpm ? parseRpm(flags.rpm, "--rpm") : undefined,
   });
   const specs = refs.map((r) => ({ variable: r.name, spec: r.spec }));
-  if (flags.project) specs.push({ variable: flags.envName, spec: fromFlags(flags.project) });
+  // With --oidc the trust policy names the project; --project only narrows the choice.
+  if (flags.project || (flags.oidc && refs.length === 0))
+    specs.push({ variable: flags.envName, spec: fromFlags(flags.project ?? "") });
   if (specs.length === 0) throw usage("give --project, or an --env-file with keyward:// references");
   return specs;
 }
@@ -162,12 +211,13 @@ function masked(from: Readable, secrets: string[], to: Writable): Promise<void> 
 }
 
 /** Revokes every minted key; one that cannot be revoked is named, with when it expires anyway. */
-async function revoke(client: KeywardClient, minted: Array<{ id: string }>): Promise<void> {
-  for (const { id } of minted) {
+async function revoke(minter: Minter, minted: Array<{ id: string; key: string }>): Promise<void> {
+  for (const m of minted) {
+    const { id } = m;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await client.revokeKey(id, "keyward run ended");
+        await minter.revoke(m);
         lastError = undefined;
         break;
       } catch (err) {

@@ -1,0 +1,64 @@
+import { CliError } from "../errors.js";
+
+/** Where `keyward run --oidc` gets the CI's token, and for which audience. */
+export interface OidcSource {
+  audience: string;
+  /** A variable holding a ready token (GitLab's `id_tokens`, or any CI's). */
+  tokenEnv: string;
+}
+
+/**
+ * The CI's OIDC token: from `tokenEnv` if set, else from GitHub Actions' token endpoint
+ * (`ACTIONS_ID_TOKEN_REQUEST_URL` + `_TOKEN`, present with `permissions: id-token: write`).
+ */
+export async function ciToken(source: OidcSource, env: NodeJS.ProcessEnv): Promise<string> {
+  const ready = env[source.tokenEnv];
+  if (ready) return ready;
+  const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!url || !bearer)
+    throw new CliError(
+      `--oidc: no token: set ${source.tokenEnv} (GitLab: id_tokens), or on GitHub Actions grant permissions: id-token: write`,
+      2,
+    );
+  const u = new URL(url);
+  u.searchParams.set("audience", source.audience);
+  const res = await fetch(u, {
+    headers: { authorization: `bearer ${bearer}` },
+    signal: AbortSignal.timeout(10_000),
+  }).catch((err: unknown) => {
+    throw new CliError(
+      `--oidc: cannot reach GitHub's token endpoint: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
+  const body = (await res.json().catch(() => null)) as { value?: unknown } | null;
+  if (!res.ok || typeof body?.value !== "string")
+    throw new CliError(`--oidc: GitHub's token endpoint answered ${res.status}`);
+  return body.value;
+}
+
+/** POSTs to keyward without an admin key (the token or the key is the credential). */
+export async function postUnauthenticated(
+  baseUrl: string,
+  path: string,
+  init: { body?: unknown; bearer?: string },
+): Promise<Record<string, unknown>> {
+  const res = await fetch(new URL(`/api/v1${path}`, baseUrl), {
+    method: "POST",
+    headers: {
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...(init.bearer ? { authorization: `Bearer ${init.bearer}` } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    signal: AbortSignal.timeout(15_000),
+  }).catch((err: unknown) => {
+    throw new CliError(
+      `cannot reach keyward at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown> & {
+    error?: { message?: string };
+  };
+  if (!res.ok) throw new CliError(`keyward: ${body.error?.message ?? `HTTP ${res.status}`}`);
+  return body;
+}
