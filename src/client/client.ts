@@ -52,7 +52,8 @@ type Query = Record<string, string | number | boolean | undefined>;
 export class KeywardClient {
   constructor(
     readonly baseUrl: string,
-    private readonly adminKey: string,
+    /** null: calls whose credential is something else (an OIDC token, the key itself). */
+    private readonly adminKey: string | null,
   ) {}
 
   async request<T>(
@@ -63,7 +64,10 @@ export class KeywardClient {
     const url = new URL("/api/v1" + path, this.baseUrl);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { authorization: `Bearer ${this.adminKey}`, ...options.headers };
+    const headers: Record<string, string> = {
+      ...(this.adminKey ? { authorization: `Bearer ${this.adminKey}` } : {}),
+      ...options.headers,
+    };
     if (options.body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {
@@ -151,6 +155,16 @@ export class KeywardClient {
   }
   deleteKey(id: string) {
     return this.request<void>("DELETE", `/keys/${encodeURIComponent(id)}`);
+  }
+  /** Trades a CI's OIDC token for an ephemeral key (no admin key needed). */
+  exchangeOidcToken(body: { token: string; project_id?: string; ttl_seconds?: number }) {
+    return this.request<KeyWithSecret>("POST", "/oidc/exchange", { body });
+  }
+  /** Revokes the gateway key `key`, authenticated by that key itself. */
+  revokeSelf(key: string) {
+    return this.request<KeyView>("POST", "/keys/self/revoke", {
+      headers: { authorization: `Bearer ${key}` },
+    });
   }
   createTrustPolicy(projectId: string, body: Record<string, unknown>) {
     return this.request<TrustPolicy>("POST", `/projects/${encodeURIComponent(projectId)}/trust-policies`, {

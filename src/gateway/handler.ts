@@ -146,9 +146,9 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
     // Looked up once: the budget's estimate and the recorded cost use the same price.
     const price = model ? deps.prices.priceOf(model) : null;
     // Limits and budgets: decided for every limit at once, applied only if all allow.
-    const admission =
-      (apiKey.limits ?? apiKey.projectLimits) ? admit(route, parsed.json, body, apiKey, price) : null;
-    const limitsSpan = admission ? trace?.child("keyward.limits") : undefined;
+    const limited = Boolean(apiKey.limits ?? apiKey.projectLimits);
+    const limitsSpan = limited ? trace?.child("keyward.limits") : undefined;
+    const admission = limited ? admit(route, parsed.json, body, apiKey, price) : null;
     const limits = admission instanceof Promise ? await admission : admission;
     if (limitsSpan) endSpan(limitsSpan, limits && !limits.ok ? limits.error.code : null);
     if (limits && !limits.ok) return fail(limits.error, route.endpoint, limits.headers);

@@ -70,9 +70,14 @@ export function startTracing(c: TracingConfig, logger: Logger): Tracing {
     resource: resourceFromAttributes({ "service.name": c.otelServiceName }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
-  // The URL only: headers may carry a collector's credentials.
+  // Origin and path only: headers, and a URL's user-info, may carry a collector's credentials.
   logger.info(
-    { exporter: destination.exporter, ...("url" in destination ? { url: destination.url } : {}) },
+    {
+      exporter: destination.exporter,
+      ...("url" in destination
+        ? { url: new URL(destination.url).origin + new URL(destination.url).pathname }
+        : {}),
+    },
     "tracing on",
   );
   return {

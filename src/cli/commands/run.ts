@@ -4,7 +4,8 @@ import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import { collect, parseList, parseMetadata, parsePermissions, usage } from "../parse.js";
 import { remoteClient, remoteUrl, type RemoteFlags } from "../remote.js";
-import { ciToken, postUnauthenticated } from "../run/oidc.js";
+import { KeywardClient } from "../../client/client.js";
+import { ciToken } from "../run/oidc.js";
 import { runContext, runKeyName } from "../run/ci-context.js";
 import { readEnvFile, type EnvFile } from "../run/env-file.js";
 import {
@@ -58,21 +59,21 @@ function adminMinter(flags: RunFlags): Minter {
 
 /** No admin key: the CI's OIDC token is exchanged; the key revokes itself at the end. */
 function oidcMinter(flags: RunFlags): Minter {
-  const baseUrl = remoteUrl(flags);
+  const client = new KeywardClient(remoteUrl(flags), null);
   return {
-    baseUrl,
+    baseUrl: client.baseUrl,
     async mint(spec) {
       const token = await ciToken(
         { audience: flags.oidcAudience, tokenEnv: flags.oidcTokenEnv },
         process.env,
       );
-      const body = await postUnauthenticated(baseUrl, "/oidc/exchange", {
-        body: { token, ...(spec.project ? { project_id: spec.project } : {}), ttl_seconds: spec.ttlSeconds },
+      return client.exchangeOidcToken({
+        token,
+        ...(spec.project ? { project_id: spec.project } : {}),
+        ttl_seconds: spec.ttlSeconds,
       });
-      return { id: String(body.id), key: String(body.key) };
     },
-    revoke: async ({ key }) =>
-      void (await postUnauthenticated(baseUrl, "/keys/self/revoke", { bearer: key })),
+    revoke: async ({ key }) => void (await client.revokeSelf(key)),
   };
 }
 

@@ -36,29 +36,3 @@ export async function ciToken(source: OidcSource, env: NodeJS.ProcessEnv): Promi
     throw new CliError(`--oidc: GitHub's token endpoint answered ${res.status}`);
   return body.value;
 }
-
-/** POSTs to keyward without an admin key (the token or the key is the credential). */
-export async function postUnauthenticated(
-  baseUrl: string,
-  path: string,
-  init: { body?: unknown; bearer?: string },
-): Promise<Record<string, unknown>> {
-  const res = await fetch(new URL(`/api/v1${path}`, baseUrl), {
-    method: "POST",
-    headers: {
-      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-      ...(init.bearer ? { authorization: `Bearer ${init.bearer}` } : {}),
-    },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    signal: AbortSignal.timeout(15_000),
-  }).catch((err: unknown) => {
-    throw new CliError(
-      `cannot reach keyward at ${baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown> & {
-    error?: { message?: string };
-  };
-  if (!res.ok) throw new CliError(`keyward: ${body.error?.message ?? `HTTP ${res.status}`}`);
-  return body;
-}
