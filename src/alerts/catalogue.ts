@@ -27,6 +27,10 @@ export const LIFECYCLE_EVENT_TYPES = [
   "key.deleted",
   "key.rotation_enforced",
   "key.canary_used",
+  "key.destination_added",
+  "key.destination_removed",
+  "key.secret_pushed",
+  "key.secret_push_failed",
   "admin_key.created",
   "admin_key.revoked",
   "project.created",
@@ -118,6 +122,16 @@ export function summarize(type: string, subject: string, data: Data): string {
       return `[keyward] canary ${subject} was used from ${str(data.ip) ?? "an unknown address"} (${str(data.user_agent) ?? "no user agent"}): someone has it`;
     case "webhook.test":
       return "[keyward] test delivery: this webhook works";
+    case "key.secret_push_failed":
+    case "key.secret_pushed": {
+      const c = (data.changes ?? {}) as Data;
+      const label = keyLabel(subject, c);
+      const where = `${str(c.kind) ?? "destination"} ${str(c.destination_id) ?? ""}`.trim();
+      if (type === "key.secret_pushed") return `[keyward] the new secret of ${label} was written to ${where}`;
+      const next = c.final === true ? "gave up" : `retrying at ${str(c.next_attempt_at) ?? "?"}`;
+      const old = str(c.old_key_expires_at);
+      return `[keyward] could not write the new secret of ${label} to ${where} (attempt ${num(c.attempt) ?? "?"}: ${str(c.error) ?? "error"}); ${next}${old ? `; the old secret stops working at ${old}` : ""}`;
+    }
     default: {
       const actor = str(data.actor_id);
       return `[keyward] ${type} ${subject}${actor ? ` by ${actor}` : ""}`;

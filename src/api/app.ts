@@ -12,6 +12,7 @@ import type { ApiEnv } from "./env.js";
 import { errorBody, makeErrorHandler, validationError } from "./errors.js";
 import { adminRoutes } from "./routes/admins.js";
 import { auditRoutes } from "./routes/audit.js";
+import { destinationRoutes } from "./routes/destinations.js";
 import { keyRoutes } from "./routes/keys.js";
 import { leakRoutes } from "./routes/leaks.js";
 import { projectRoutes } from "./routes/projects.js";
@@ -101,7 +102,17 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   api.use("*", requireAdmin(ctx.admins));
   api.route("/", projectRoutes({ projects: ctx.projects }));
   api.route("/", verifyRoutes({ verifier: ctx.verifier }));
-  api.route("/", keyRoutes({ clock: ctx.clock, keys: ctx.keys, projects: ctx.projects }));
+  api.route(
+    "/",
+    keyRoutes({
+      clock: ctx.clock,
+      keys: ctx.keys,
+      projects: ctx.projects,
+      destinations: ctx.destinations,
+      pusher: ctx.secretPusher,
+    }),
+  );
+  api.route("/", destinationRoutes({ destinations: ctx.destinations }));
   api.route("/", adminRoutes({ admins: ctx.admins }));
   api.route("/", auditRoutes({ store: ctx.store }));
   api.route("/", usageRoutes({ store: ctx.store }));

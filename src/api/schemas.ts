@@ -5,6 +5,7 @@ import { ID_PREFIX } from "../core/ids.js";
 import { ModelPatternSchema, PermissionsSchema, RESOURCES } from "../core/permissions.js";
 import { LimitsSchema } from "../core/limits.js";
 import { ROLES } from "../core/roles.js";
+import { AddedDestinationSchema, DestinationList, PushSchema } from "./schemas/destinations.js";
 
 /**
  * One set of schemas gives request validation, handler types and the OpenAPI 3.1 document.
@@ -204,7 +205,16 @@ export const KeyWithSecretSchema = KeySchema.extend({
 
 export const RotatedKeySchema = KeyWithSecretSchema.extend({
   old_key_expires_at: z.string().openapi({ description: "Until when the previous secret still works." }),
+  pushes: z.array(PushSchema).optional().openapi({
+    description:
+      "The new secret's pushes to the key's destinations, after their first attempt (failures are retried).",
+  }),
 }).openapi("RotatedKey");
+
+export const CreatedKeySchema = KeyWithSecretSchema.extend({
+  destinations: z.array(AddedDestinationSchema).optional(),
+  pushes: z.array(PushSchema).optional(),
+}).openapi("CreatedKey");
 
 export const KeyListSchema = z.object({
   object: z.literal("list"),
@@ -232,6 +242,10 @@ export const CreateKeyBody = z
     ephemeral: z.boolean().optional().openapi({
       description:
         "An ephemeral key for one run (`keyward run`): ttl_seconds is required and at most the project's ephemeral_max_ttl_seconds.",
+    }),
+    destinations: DestinationList.optional().openapi({
+      description:
+        "Secret managers the key is written to now and at every rotation (AWS Secrets Manager, Vault KV v2, a signed webhook).",
     }),
     canary: z.boolean().optional().openapi({
       description:

@@ -33,6 +33,10 @@ import { SqliteWriterThread } from "./sqlite-writer.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { CachedUpstreamDirectory, configuredDefaultUpstream } from "../upstreams/directory.js";
 import { UpstreamService } from "../upstreams/service.js";
+import { DestinationService } from "../destinations/service.js";
+import { SecretPusher } from "../destinations/pusher.js";
+import { SECRET_WRITERS } from "../destinations/writers.js";
+import { reencryptDestinations } from "../destinations/rekey.js";
 
 /** Everything a request handler may use, built once at start-up and passed in. */
 export interface AppContext {
@@ -75,6 +79,10 @@ export interface AppContext {
   limiter: Limiter;
   /** Trusted CI identities: OIDC tokens exchanged for ephemeral keys. */
   trust: TrustService;
+  /** Secret managers keys are written to on create and rotate. */
+  destinations: DestinationService;
+  /** The push outbox: writes new secrets to their destinations, with retries. */
+  secretPusher: SecretPusher;
   /** Flushes buffered writes and closes the store. */
   close(): Promise<void>;
 }
@@ -183,7 +191,18 @@ export async function createContext(
       .catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "idempotency sweep failed"));
   void prune();
   const stopPruning = every(60 * 60 * 1000, prune);
-  const keys = new KeyService(store, clock, hasher, keyCache, idempotency, {
+  const destinations = new DestinationService(store, clock, secretBox);
+  await reencryptAtStart(store, secretBox, clock, logger);
+  const secretPusher = new SecretPusher(
+    store,
+    clock,
+    secretBox,
+    SECRET_WRITERS,
+    { timeoutMs: config.secretPushTimeoutMs },
+    (err) => logger.error({ err: errorSummary(err) }, "secret push failed unexpectedly; it will be retried"),
+  );
+  secretPusher.start(config.secretPushIntervalMs);
+  const keys = new KeyService(store, clock, hasher, keyCache, idempotency, destinations, {
     brand: config.brand,
     allowDelete: config.allowKeyDelete,
   });
@@ -217,8 +236,11 @@ export async function createContext(
     alerting,
     limiter,
     trust: new TrustService(store, clock, keys, overrides.issuerKeys ?? new DiscoveredIssuerKeys()),
+    destinations,
+    secretPusher,
     async close() {
       stopPruning();
+      await secretPusher.stop();
       // Order matters: requests are already drained by the server; now write what they queued.
       await canary.idle();
       await usage.close();
@@ -233,4 +255,25 @@ export async function createContext(
     },
   };
   return ctx;
+}
+
+/** Destination credentials still under the previous master key are re-sealed under the current one. */
+async function reencryptAtStart(
+  store: Database,
+  box: SecretBox,
+  clock: Clock,
+  logger: Logger,
+): Promise<void> {
+  try {
+    const r = await reencryptDestinations(store, box, clock.now());
+    if (r.rotated)
+      logger.info({ rotated: r.rotated }, "re-encrypted secret destinations under the current master key");
+    if (r.unreadable.length)
+      logger.warn(
+        { rows: r.unreadable },
+        "secret destinations under an unknown master key: their pushes fail",
+      );
+  } catch (err) {
+    logger.error({ err: errorSummary(err) }, "could not re-encrypt secret destinations");
+  }
 }

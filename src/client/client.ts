@@ -6,7 +6,9 @@ import type { AuditEntry } from "../audit/types.js";
 import type { ChainReport } from "../audit/verify.js";
 import type { Limits } from "../core/limits.js";
 import type { KeyView } from "../keys/model.js";
-import type { KeyWithSecret, RotatedKey } from "../keys/service.js";
+import type { CreatedKey, KeyWithSecret, RotatedKey } from "../keys/service.js";
+import type { DestinationInput, DestinationView, PushView } from "../destinations/model.js";
+import type { AddedDestination } from "../destinations/service.js";
 import type { ProjectPolicyPatch, ProjectView } from "../projects/service.js";
 import type { UsageRow } from "../usage/query.js";
 import type { CreateUpstreamInput, UpdateUpstreamInput, UpstreamView } from "../upstreams/model.js";
@@ -20,6 +22,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly requestId: string | null,
+    /** Which fields were refused and why (`invalid_request`). */
+    readonly details: ReadonlyArray<{ path: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -85,17 +89,21 @@ export class KeywardClient {
       let code = "http_" + res.status;
       let message = text.slice(0, 200) || res.statusText;
       let requestId: string | null = res.headers.get("x-request-id");
+      let details: Array<{ path: string; message: string }> = [];
       try {
-        const body = JSON.parse(text) as { error?: { code?: string; message?: string; request_id?: string } };
+        const body = JSON.parse(text) as {
+          error?: { code?: string; message?: string; request_id?: string; details?: unknown };
+        };
         if (body.error) {
           code = body.error.code ?? code;
           message = body.error.message ?? message;
           requestId = body.error.request_id ?? requestId;
+          if (Array.isArray(body.error.details)) details = body.error.details as typeof details;
         }
       } catch {
         // not JSON: keep the raw text
       }
-      throw new ApiError(res.status, code, message, requestId);
+      throw new ApiError(res.status, code, message, requestId, details);
     }
     if (options.raw) return text as T;
     return (text ? JSON.parse(text) : undefined) as T;
@@ -122,10 +130,14 @@ export class KeywardClient {
   }
 
   createKey(projectId: string, body: Record<string, unknown>, idempotencyKey?: string) {
-    return this.request<KeyWithSecret>("POST", `/projects/${encodeURIComponent(projectId)}/keys`, {
-      body,
-      ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
-    });
+    return this.request<CreatedKey & { pushes?: PushView[] }>(
+      "POST",
+      `/projects/${encodeURIComponent(projectId)}/keys`,
+      {
+        body,
+        ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
+      },
+    );
   }
   listKeys(query: Query & { project_id?: string } = {}) {
     return this.request<Page<KeyView>>("GET", "/keys", { query });
@@ -137,10 +149,14 @@ export class KeywardClient {
     return this.request<KeyView>("PATCH", `/keys/${encodeURIComponent(id)}`, { body });
   }
   rotateKey(id: string, graceSeconds = 0, idempotencyKey?: string) {
-    return this.request<RotatedKey>("POST", `/keys/${encodeURIComponent(id)}/rotate`, {
-      body: { grace_seconds: graceSeconds },
-      ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
-    });
+    return this.request<RotatedKey & { pushes?: PushView[] }>(
+      "POST",
+      `/keys/${encodeURIComponent(id)}/rotate`,
+      {
+        body: { grace_seconds: graceSeconds },
+        ...(idempotencyKey ? { headers: { "idempotency-key": idempotencyKey } } : {}),
+      },
+    );
   }
   revokeKey(id: string, reason?: string) {
     return this.request<KeyView>("POST", `/keys/${encodeURIComponent(id)}/revoke`, {
@@ -155,6 +171,23 @@ export class KeywardClient {
   }
   deleteKey(id: string) {
     return this.request<void>("DELETE", `/keys/${encodeURIComponent(id)}`);
+  }
+  addDestination(keyId: string, body: DestinationInput) {
+    return this.request<AddedDestination>("POST", `/keys/${encodeURIComponent(keyId)}/destinations`, {
+      body,
+    });
+  }
+  listDestinations(keyId: string) {
+    return this.request<{ data: DestinationView[] }>(
+      "GET",
+      `/keys/${encodeURIComponent(keyId)}/destinations`,
+    );
+  }
+  removeDestination(keyId: string, destinationId: string) {
+    return this.request<void>(
+      "DELETE",
+      `/keys/${encodeURIComponent(keyId)}/destinations/${encodeURIComponent(destinationId)}`,
+    );
   }
   /** Trades a CI's OIDC token for an ephemeral key (no admin key needed). */
   exchangeOidcToken(body: { token: string; project_id?: string; ttl_seconds?: number }) {

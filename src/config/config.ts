@@ -77,6 +77,10 @@ const ConfigSchema = z
     alertSweepMs: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     /** Alerts: bound on one webhook delivery attempt. */
     webhookTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    /** Rotation push: how often due retries are attempted; 0 = no background loop (tests, tools). */
+    secretPushIntervalMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+    /** Rotation push: bound on one write to a secret manager. */
+    secretPushTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(10_000),
     /** usage.anomaly: last hour above this many times the key's hourly baseline. */
     anomalyMultiplier: z.coerce.number().min(1).max(1000).default(5),
     /** usage.anomaly: fewer requests than this in an hour are never a rate anomaly. */
@@ -161,6 +165,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_ALERT_DISPATCH_MS: "alertDispatchMs",
   KEYWARD_ALERT_SWEEP_MS: "alertSweepMs",
   KEYWARD_WEBHOOK_TIMEOUT_MS: "webhookTimeoutMs",
+  KEYWARD_SECRET_PUSH_INTERVAL_MS: "secretPushIntervalMs",
+  KEYWARD_SECRET_PUSH_TIMEOUT_MS: "secretPushTimeoutMs",
   KEYWARD_ANOMALY_MULTIPLIER: "anomalyMultiplier",
   KEYWARD_ANOMALY_MIN_REQUESTS: "anomalyMinRequests",
   KEYWARD_ANOMALY_MIN_COST_USD: "anomalyMinCostUsd",

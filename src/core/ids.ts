@@ -41,6 +41,8 @@ export const ID_PREFIX = {
   delivery: "dlv",
   request: "req",
   trustPolicy: "tp",
+  destination: "dst",
+  secretPush: "push",
 } as const;
 
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -1,3 +1,4 @@
+import type { DestinationInput } from "../destinations/model.js";
 import { isoOrNull } from "../core/objects.js";
 import type { Limits } from "../core/limits.js";
 import type { Permissions } from "../core/permissions.js";
@@ -98,6 +99,8 @@ export interface CreateKeyInput extends Partial<KeySettings> {
   canary?: boolean;
   /** An ephemeral key's life in seconds: at most the project's ephemeral_max_ttl_seconds. */
   ephemeral_ttl_seconds?: number;
+  /** Secret managers the key is written to now and at every rotation. */
+  destinations?: DestinationInput[];
 }
 
 export type UpdateKeyInput = Partial<KeySettings>;

@@ -12,6 +12,7 @@ import { mayManageKey, roleAllows } from "../core/roles.js";
 import type { IdempotencyStore, IdempotentRequest } from "../idempotency/idempotency.js";
 import type { Database, Executor } from "../store/database.js";
 import type { ApiKeysTable, LeakAction } from "../store/schema.js";
+import type { AddedDestination, DestinationService } from "../destinations/service.js";
 import type { KeyCache } from "./cache.js";
 import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
 import {
@@ -40,7 +41,18 @@ export interface ListKeysQuery {
 
 /** A response that carries a freshly minted secret: the only time it is ever returned. */
 export type KeyWithSecret = KeyView & { key: string };
+export type CreatedKey = KeyWithSecret & { destinations?: AddedDestination[] };
 export type RotatedKey = KeyWithSecret & { old_key_expires_at: string };
+
+/** What key changes need of the secret destinations, inside their own transactions. */
+export type KeyDestinations = Pick<DestinationService, "addInTx" | "enqueue" | "removeForKey">;
+
+/** A create or rotate: the response body, and the secret pushes it queued (to attempt now). */
+export interface MintResult<T> {
+  body: T;
+  replayed: boolean;
+  pushIds: string[];
+}
 
 /** Fields whose before/after go into the audit log on update (never a secret). */
 const AUDITED_FIELDS = [
@@ -65,6 +77,7 @@ export class KeyService {
     private readonly hasher: SecretHasher,
     private readonly cache: KeyCache,
     private readonly idempotency: IdempotencyStore,
+    private readonly destinations: KeyDestinations,
     private readonly options: KeyServiceOptions,
   ) {}
 
@@ -73,11 +86,12 @@ export class KeyService {
     projectId: string,
     input: CreateKeyInput,
     idem: IdempotentRequest | null,
-  ): Promise<{ body: KeyWithSecret; replayed: boolean }> {
+  ): Promise<MintResult<CreatedKey>> {
     if (!roleAllows(actor.role, "keys.create")) throw forbidden("your role may not create keys");
     const now = this.clock.now();
     this.assertFutureExpiry(input.expires_at ?? null, now);
-    const r = await this.idempotency.run<KeyWithSecret>(idem, async (tx) => {
+    let pushIds: string[] = [];
+    const r = await this.idempotency.run<CreatedKey>(idem, async (tx) => {
       const project = await tx
         .selectFrom("projects")
         .select(["id", "ephemeral_max_ttl_seconds"])
@@ -141,9 +155,12 @@ export class KeyService {
         },
         now,
       );
-      return { status: 201, body: { ...view, key: secret } };
+      if (!input.destinations?.length) return { status: 201, body: { ...view, key: secret } };
+      const destinations = await this.destinations.addInTx(tx, actor, row, input.destinations, now);
+      pushIds = await this.destinations.enqueue(tx, row, secret, "created", null, now);
+      return { status: 201, body: { ...view, key: secret, destinations } };
     });
-    return { body: r.body, replayed: r.replayed };
+    return { body: r.body, replayed: r.replayed, pushIds };
   }
 
   async list(actor: Principal, q: ListKeysQuery): Promise<{ data: KeyView[]; has_more: boolean }> {
@@ -294,8 +311,9 @@ export class KeyService {
     id: string,
     graceSeconds: number,
     idem: IdempotentRequest | null,
-  ): Promise<{ body: RotatedKey; replayed: boolean }> {
+  ): Promise<MintResult<RotatedKey>> {
     const now = this.clock.now();
+    let pushIds: string[] = [];
     const r = await this.idempotency.run<RotatedKey>(idem, async (tx) => {
       const row = await this.lockForChange(tx, actor, id);
       if (row.status === "revoked") throw conflict("a revoked key cannot be rotated; create a new key");
@@ -341,6 +359,15 @@ export class KeyService {
         },
         now,
       );
+      // Same transaction: the rotation and its pushes commit together, or neither does.
+      pushIds = await this.destinations.enqueue(
+        tx,
+        { id, hint },
+        secret,
+        "rotated",
+        graceSeconds > 0 ? oldExpiresAt : null,
+        now,
+      );
       const view = toKeyView(
         { ...row, hint, updated_at: now, rotated_at: now },
         now,
@@ -352,7 +379,7 @@ export class KeyService {
       };
     });
     this.cache.invalidateKey(id);
-    return { body: r.body, replayed: r.replayed };
+    return { body: r.body, replayed: r.replayed, pushIds };
   }
 
   /** Deletes a revoked or expired key's record when policy allows; the audit trail stays. */
@@ -366,6 +393,7 @@ export class KeyService {
       const status = effectiveStatus(row, now);
       if (status !== "revoked" && status !== "expired")
         throw conflict("only revoked or expired keys can be deleted; revoke it first");
+      await this.destinations.removeForKey(tx, id);
       await tx.deleteFrom("key_secrets").where("key_id", "=", id).execute();
       await tx.deleteFrom("api_keys").where("id", "=", id).execute();
       await appendAudit(

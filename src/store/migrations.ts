@@ -8,6 +8,7 @@ import { leaks } from "./migrations/0006_leaks.js";
 import { keyIpsAtWrite } from "./migrations/0007_key_ips_at_write.js";
 import { ephemeralKeys } from "./migrations/0008_ephemeral_keys.js";
 import { trustPolicies } from "./migrations/0009_trust_policies.js";
+import { secretDestinations } from "./migrations/0010_secret_destinations.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   "0007_key_ips_at_write": keyIpsAtWrite,
   "0008_ephemeral_keys": ephemeralKeys,
   "0009_trust_policies": trustPolicies,
+  "0010_secret_destinations": secretDestinations,
 };
 
 export const migrationProvider: MigrationProvider = {

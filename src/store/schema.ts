@@ -133,6 +133,8 @@ export interface DB {
   leak_reports: LeakReportsTable;
   trust_policies: TrustPoliciesTable;
   oidc_token_uses: OidcTokenUsesTable;
+  key_destinations: KeyDestinationsTable;
+  secret_pushes: SecretPushesTable;
 }
 
 /** A project's trust in a CI identity (migration 0009); see src/oidc/. */
@@ -299,4 +301,39 @@ export interface UsageProjectRollupTable {
 /** The same sums, per key too. */
 export interface UsageKeyRollupTable extends UsageProjectRollupTable {
   key_id: string;
+}
+
+/** Where a key's secret is pushed on create and rotate (migration 0010); see src/destinations/. */
+export interface KeyDestinationsTable {
+  id: string;
+  key_id: string;
+  project_id: string;
+  kind: "aws_secrets_manager" | "vault_kv2" | "webhook";
+  /** JSON of the non-secret settings (region, secret id, address, path, URL host…). */
+  config: string;
+  /** The destination's credentials (and a webhook's URL and signing secret), sealed JSON. */
+  credentials_cipher: string;
+  created_at: number;
+  created_by: string;
+}
+
+export type SecretPushStatus = "pending" | "delivered" | "failed" | "superseded" | "cancelled";
+
+/** One secret to write to one destination (the push outbox). */
+export interface SecretPushesTable {
+  id: string;
+  destination_id: string;
+  key_id: string;
+  reason: "created" | "rotated";
+  /** The secret, sealed; null once the push is finished (never kept longer than needed). */
+  secret_cipher: string | null;
+  masked_key: string;
+  /** Until when the secret this one replaced keeps working (a rotation's grace period). */
+  old_key_expires_at: number | null;
+  status: SecretPushStatus;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
 }

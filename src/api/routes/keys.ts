@@ -1,18 +1,20 @@
 import type { z } from "@hono/zod-openapi";
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Clock } from "../../core/clock.js";
-import type { KeyService } from "../../keys/service.js";
+import type { DestinationService } from "../../destinations/service.js";
+import type { SecretPusher } from "../../destinations/pusher.js";
+import type { KeyService, MintResult } from "../../keys/service.js";
 import type { ProjectService } from "../../projects/service.js";
 import type { ApiEnv } from "../env.js";
 import { idempotentRequest } from "../idempotency.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import {
   CreateKeyBody,
+  CreatedKeySchema,
   IdempotencyHeader,
   KeyIdParam,
   KeyListSchema,
   KeySchema,
-  KeyWithSecretSchema,
   ListKeysQuery,
   ProjectId,
   ProjectIdParam,
@@ -32,7 +34,7 @@ const create = createRoute({
   security: SECURITY,
   summary: "Create a key (the secret is in this response only)",
   request: { params: ProjectIdParam, headers: IdempotencyHeader, body: jsonBody(CreateKeyBody) },
-  responses: { 201: jsonResponse(KeyWithSecretSchema, "The key and its secret"), ...ERROR_RESPONSES },
+  responses: { 201: jsonResponse(CreatedKeySchema, "The key and its secret"), ...ERROR_RESPONSES },
 });
 
 const listInProject = createRoute({
@@ -126,10 +128,23 @@ export interface KeyRouteDeps {
   clock: Clock;
   keys: KeyService;
   projects: ProjectService;
+  destinations: Pick<DestinationService, "latestPushes">;
+  pusher: Pick<SecretPusher, "pushNow">;
 }
 
 export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
+
+  /**
+   * A new secret's pushes are attempted before answering, so the caller learns at once whether
+   * its secret managers have it; failures are retried in the background (and alerted).
+   */
+  const withPushes = async <T extends { id: string }>(r: MintResult<T>): Promise<T> => {
+    if (r.pushIds.length === 0 && !r.replayed) return r.body;
+    await deps.pusher.pushNow(r.pushIds);
+    const pushes = await deps.destinations.latestPushes(r.body.id);
+    return pushes.length ? { ...r.body, pushes } : r.body;
+  };
 
   app.openapi(create, async (c) => {
     const { project_id } = c.req.valid("param");
@@ -148,7 +163,7 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
       idempotentRequest(c, c.req.valid("header")["idempotency-key"], body),
     );
     if (r.replayed) c.header(IDEMPOTENT_RESPONSE_HEADER, "true");
-    return c.json(r.body, 201);
+    return c.json(await withPushes(r), 201);
   });
 
   const list = async (
@@ -216,7 +231,7 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
       idempotentRequest(c, c.req.valid("header")["idempotency-key"], { grace_seconds: grace }),
     );
     if (r.replayed) c.header(IDEMPOTENT_RESPONSE_HEADER, "true");
-    return c.json(r.body, 200);
+    return c.json(await withPushes(r), 200);
   });
 
   app.openapi(del, async (c) => {
