@@ -14,6 +14,7 @@ import { registerScan } from "./commands/scan.js";
 import { registerHook } from "./commands/hook.js";
 import { registerRun } from "./commands/run.js";
 import { registerTrust } from "./commands/trust.js";
+import { registerDestinations } from "./commands/destinations.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerHook(program);
   registerRun(program);
   registerTrust(program);
+  registerDestinations(program);
   return program;
 }
 
