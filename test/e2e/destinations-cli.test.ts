@@ -98,6 +98,13 @@ describe("keyward destinations CLI (sqlite)", () => {
     expect(after.data).toHaveLength(1);
   });
 
+  it("keys rotate names each destination's push (here: Vault is down, so pending with the error)", async () => {
+    const r = await cli(["keys", "rotate", keyId], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Secret destinations:");
+    expect(r.stdout).toMatch(/dst_\w+: pending \(attempt 1: .+; next \d{4}-/);
+  });
+
   it("refuses an unknown kind and a missing flag with a usage error", async () => {
     const unknown = await cli(["destinations", "add", keyId, "s3"], env);
     expect(unknown.code).not.toBe(0);

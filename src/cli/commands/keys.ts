@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import type { VerifyResult } from "../../client/client.js";
 import type { Permissions } from "../../core/permissions.js";
+import type { PushView } from "../../destinations/model.js";
 import type { KeyView } from "../../keys/model.js";
 import { emit, fields, secretBlock, stdoutOutput, table } from "../output.js";
 import { fetchPages, moreHint } from "../paging.js";
@@ -18,6 +19,7 @@ import {
   usage,
 } from "../parse.js";
 import { remoteClient, remoteFlags, type RemoteFlags } from "../remote.js";
+import { describePush } from "./destinations.js";
 
 /** Flags shared by `keys create` and `keys update`. */
 interface SettingsFlags extends RemoteFlags {
@@ -122,6 +124,14 @@ function settingsBody(flags: SettingsFlags, clearable: boolean): Record<string, 
   return body;
 }
 
+/** Where the new secret was written: one line per destination (none without destinations). */
+function pushLines(pushes: PushView[] | undefined): string {
+  if (!pushes?.length) return "";
+  return (
+    "\n\nSecret destinations:\n" + pushes.map((p) => `  ${p.destination_id}: ${describePush(p)}`).join("\n")
+  );
+}
+
 /** `keyward keys …`: the key lifecycle. */
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("create, list, rotate and revoke API keys");
@@ -156,7 +166,7 @@ export function registerKeys(program: Command): void {
     emit(
       stdoutOutput(Boolean(flags.json)),
       k,
-      (v) => `created key ${v.id} (${v.name})\n\n${secretBlock(v.key)}\n${showKey(v)}`,
+      (v) => `created key ${v.id} (${v.name})\n\n${secretBlock(v.key)}\n${showKey(v)}${pushLines(v.pushes)}`,
     );
   });
 
@@ -255,7 +265,7 @@ export function registerKeys(program: Command): void {
         grace === 0
           ? "The old secret stopped working now."
           : `The old secret keeps working until ${v.old_key_expires_at}.`;
-      return `rotated key ${v.id} (${v.name})\n\n${secretBlock(v.key, "New secret")}\n${old}`;
+      return `rotated key ${v.id} (${v.name})\n\n${secretBlock(v.key, "New secret")}\n${old}${pushLines(v.pushes)}`;
     });
   });
 
