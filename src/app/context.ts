@@ -7,6 +7,8 @@ import { loadMasterKeys, type MasterKeys } from "../crypto/master-key.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { IdempotencyStore } from "../idempotency/idempotency.js";
 import { KeyCache } from "../keys/cache.js";
+import { CacheInvalidation } from "../cluster/invalidation.js";
+import { invalidationChannel } from "../cluster/channel.js";
 import { CanaryTripwire } from "../keys/canary.js";
 import { LastUsedTracker, storeLastUsedWriter } from "../keys/last-used.js";
 import { KeyService } from "../keys/service.js";
@@ -45,6 +47,8 @@ export interface AppContext {
   logger: Logger;
   store: Database;
   keyCache: KeyCache;
+  /** Drops changed keys from every replica's verify cache. */
+  invalidation: CacheInvalidation;
   lastUsed: LastUsedTracker;
   admins: AdminService;
   projects: ProjectService;
@@ -132,6 +136,16 @@ export async function createContext(
   upstreamDirectory.startPeriodicReload(UPSTREAM_RELOAD_MS);
   const hasher = createSecretHasher(config.keyPepper);
   const keyCache = new KeyCache(config.keyCacheMaxEntries, config.keyCacheTtlMs, config.negativeCacheTtlMs);
+  const invalidation = new CacheInvalidation(
+    keyCache,
+    invalidationChannel(
+      store,
+      { databaseUrl: config.databaseUrl, pgSchema: overrides.pgSchema, redisUrl: config.redisUrl },
+      logger,
+    ),
+    logger,
+  );
+  invalidation.start();
   // SQLite: the gateway's background writes (and their fsyncs and write-lock waits) run on a
   // writer thread. PostgreSQL I/O is asynchronous already.
   const writerThread = store.dialect === "sqlite" ? new SqliteWriterThread(store.location) : null;
@@ -164,7 +178,7 @@ export async function createContext(
       store,
       clock,
       box: secretBox,
-      invalidateKey: (keyId) => keyCache.invalidateKey(keyId),
+      invalidateKey: (keyId) => void invalidation.key(keyId),
       logger,
     },
     {
@@ -202,7 +216,7 @@ export async function createContext(
     (err) => logger.error({ err: errorSummary(err) }, "secret push failed unexpectedly; it will be retried"),
   );
   secretPusher.start(config.secretPushIntervalMs);
-  const keys = new KeyService(store, clock, hasher, keyCache, idempotency, destinations, {
+  const keys = new KeyService(store, clock, hasher, invalidation, idempotency, destinations, {
     brand: config.brand,
     allowDelete: config.allowKeyDelete,
   });
@@ -215,10 +229,11 @@ export async function createContext(
     logger,
     store,
     keyCache,
+    invalidation,
     lastUsed,
     idempotency,
     admins: new AdminService(store, clock, hasher, config.brand, lastUsed, config.adminCacheTtlMs),
-    projects: new ProjectService(store, clock, (projectId) => keyCache.invalidateProject(projectId)),
+    projects: new ProjectService(store, clock, (projectId) => invalidation.project(projectId)),
     keys,
     leaks: new LeakService(store, clock, hasher, keys, alerts, config.brand, logger),
     githubLeakKeys,
@@ -251,6 +266,7 @@ export async function createContext(
       await lastUsed.close();
       // Both flushed above: nothing more can reach the writer thread.
       await writerThread?.close();
+      await invalidation.close();
       await store.close();
     },
   };

@@ -39,6 +39,13 @@ interface Slot {
 export class KeyCache {
   private readonly slots = new Map<string, Slot>();
   private readonly hashesByKey = new Map<string, Set<string>>();
+  /** While set, every lookup is a miss and nothing is stored: see `suspend`. */
+  private suspended = false;
+  /**
+   * Bumped by every invalidation. A lookup read before an invalidation is not cached after it:
+   * the row it read may be the one just changed (a revoke must never be undone by a slow miss).
+   */
+  generation = 0;
   hits = 0;
   misses = 0;
 
@@ -50,7 +57,7 @@ export class KeyCache {
 
   /** The cached lookup, `null` for a known-unknown hash, `undefined` for a miss. */
   get(hash: string, now: number): CachedKey | null | undefined {
-    const slot = this.slots.get(hash);
+    const slot = this.suspended ? undefined : this.slots.get(hash);
     if (!slot || slot.until <= now) {
       this.misses++;
       return undefined;
@@ -59,7 +66,9 @@ export class KeyCache {
     return slot.value;
   }
 
-  set(hash: string, value: CachedKey | null, now: number): void {
+  /** Stores a lookup; `readAt` is the `generation` seen before the store was read. */
+  set(hash: string, value: CachedKey | null, now: number, readAt = this.generation): void {
+    if (this.suspended || readAt !== this.generation) return;
     if (this.slots.size >= this.maxEntries) this.evictOldest();
     this.slots.set(hash, { value, until: now + (value ? this.ttlMs : this.negativeTtlMs) });
     if (value) {
@@ -70,6 +79,7 @@ export class KeyCache {
   }
 
   invalidateKey(keyId: string): void {
+    this.generation++;
     const hashes = this.hashesByKey.get(keyId);
     if (!hashes) return;
     for (const h of hashes) this.slots.delete(h);
@@ -78,6 +88,7 @@ export class KeyCache {
 
   /** Drops every cached key of a project (its limits changed). Rare, so a scan is fine. */
   invalidateProject(projectId: string): void {
+    this.generation++;
     for (const [keyId, hashes] of this.hashesByKey) {
       const any = hashes.values().next();
       if (any.done) continue;
@@ -87,7 +98,27 @@ export class KeyCache {
     }
   }
 
+  /**
+   * Stops caching until `resume`: used while this replica cannot hear other replicas' changes,
+   * because a cached key could then be one revoked elsewhere (revocation never fails open).
+   */
+  suspend(): void {
+    this.suspended = true;
+    this.clear();
+  }
+
+  /** Caches again, starting empty: whatever was missed while suspended is re-read from the store. */
+  resume(): void {
+    this.clear();
+    this.suspended = false;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
   clear(): void {
+    this.generation++;
     this.slots.clear();
     this.hashesByKey.clear();
   }

@@ -13,7 +13,7 @@ import type { IdempotencyStore, IdempotentRequest } from "../idempotency/idempot
 import type { Database, Executor } from "../store/database.js";
 import type { ApiKeysTable, LeakAction } from "../store/schema.js";
 import type { AddedDestination, DestinationService } from "../destinations/service.js";
-import type { KeyCache } from "./cache.js";
+import type { CacheInvalidation } from "../cluster/invalidation.js";
 import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
 import {
   effectiveStatus,
@@ -75,7 +75,7 @@ export class KeyService {
     private readonly store: Database,
     private readonly clock: Clock,
     private readonly hasher: SecretHasher,
-    private readonly cache: KeyCache,
+    private readonly invalidation: Pick<CacheInvalidation, "key">,
     private readonly idempotency: IdempotencyStore,
     private readonly destinations: KeyDestinations,
     private readonly options: KeyServiceOptions,
@@ -378,7 +378,7 @@ export class KeyService {
         body: { ...view, key: secret, old_key_expires_at: new Date(oldExpiresAt).toISOString() },
       };
     });
-    this.cache.invalidateKey(id);
+    await this.invalidation.key(id);
     return { body: r.body, replayed: r.replayed, pushIds };
   }
 
@@ -410,7 +410,7 @@ export class KeyService {
         now,
       );
     });
-    this.cache.invalidateKey(id);
+    await this.invalidation.key(id);
   }
 
   /**
@@ -449,7 +449,7 @@ export class KeyService {
       }
       return afterView;
     });
-    this.cache.invalidateKey(id);
+    await this.invalidation.key(id);
     return view;
   }
 

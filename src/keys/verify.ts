@@ -117,8 +117,9 @@ export class KeyVerifier {
     const now = this.clock.now();
     let key = this.cache.get(hash, now);
     if (key === undefined) {
+      const generation = this.cache.generation;
       key = await this.load(hash);
-      this.cache.set(hash, key, now);
+      this.cache.set(hash, key, now, generation);
     }
     if (key === null) return { code: "NOT_FOUND", message: "no such key" };
     // A canary key answers exactly like an unknown one; only the tripwire knows (and writes).

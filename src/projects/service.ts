@@ -69,7 +69,7 @@ export class ProjectService {
     private readonly store: Database,
     private readonly clock: Clock,
     /** Called after a committed change, so caches holding project settings drop them. */
-    private readonly onChanged: (projectId: string) => void = () => undefined,
+    private readonly onChanged: (projectId: string) => Promise<void> | void = () => undefined,
   ) {}
 
   async create(
@@ -178,7 +178,7 @@ export class ProjectService {
         );
         return toProjectView(after);
       });
-      this.onChanged(id);
+      await this.onChanged(id);
       return view;
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`a project named "${patch.name ?? ""}" already exists`);

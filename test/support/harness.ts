@@ -117,12 +117,18 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server on a free port against a fresh store, with a bootstrapped owner key. */
-export async function startTestServer(
-  dialect: "sqlite" | "postgres",
-  options: { config?: Partial<ConfigInput>; clock?: Clock; logLevel?: string; tracing?: GatewayTracing } = {},
-): Promise<TestServer> {
-  const store = await createTestStore(dialect);
+interface ServerOptions {
+  config?: Partial<ConfigInput>;
+  clock?: Clock;
+  logLevel?: string;
+  tracing?: GatewayTracing;
+}
+
+/** One keyward process's context and server on `store` (a replica when the store is shared). */
+export async function startReplica(
+  store: TestStore,
+  options: ServerOptions = {},
+): Promise<{ ctx: AppContext; server: RunningServer; logs: LogCapture }> {
   const config = loadConfig(
     {},
     {
@@ -141,9 +147,19 @@ export async function startTestServer(
     ...(options.tracing ? { tracing: options.tracing } : {}),
     ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
   });
+  const server = await startServer(ctx);
+  return { ctx, server, logs };
+}
+
+/** Starts the real server on a free port against a fresh store, with a bootstrapped owner key. */
+export async function startTestServer(
+  dialect: "sqlite" | "postgres",
+  options: ServerOptions = {},
+): Promise<TestServer> {
+  const store = await createTestStore(dialect);
+  const { ctx, server, logs } = await startReplica(store, options);
   const boot = await ctx.admins.bootstrap();
   if (!boot) throw new Error("fresh store already had admin keys");
-  const server = await startServer(ctx);
   return {
     ctx,
     server,
@@ -157,4 +173,16 @@ export async function startTestServer(
       await store.cleanup();
     },
   };
+}
+
+/**
+ * The Redis the suite may use: KEYWARD_TEST_REDIS_URL. In CI it is required (a missing URL
+ * fails loudly instead of silently skipping); elsewhere null skips the Redis tests.
+ */
+export function testRedisUrl(): string | null {
+  const url = process.env.KEYWARD_TEST_REDIS_URL;
+  if (!url && process.env.CI === "true") {
+    throw new Error("CI=true but KEYWARD_TEST_REDIS_URL is not set: the Redis suite must run in CI");
+  }
+  return url ?? null;
 }
