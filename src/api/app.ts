@@ -27,6 +27,19 @@ const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
  * The management HTTP API (`/api/v1`), health endpoints and the OpenAPI 3.1 document.
  * Every option is resolved here once; handlers only do their own work.
  */
+/** What /healthz and /readyz say about hearing the other replicas. */
+function clusterHealth(invalidation: AppContext["invalidation"]) {
+  const channel = invalidation.channelName;
+  if (channel === null) return { channel: "none (one process)", listening: true };
+  return invalidation.healthy
+    ? { channel, listening: true }
+    : {
+        channel,
+        listening: false,
+        reason: `cannot hear other replicas over ${channel}: verify cache off until reconnected`,
+      };
+}
+
 export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({
     // Validation failures become the documented error envelope, with field paths.
@@ -59,7 +72,12 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
     );
   });
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // Liveness stays 200 when degraded: a replica that cannot hear the others is still correct
+  // (its verify cache is off), only slower; restarting it would not help.
+  app.get("/healthz", (c) => {
+    const cluster = clusterHealth(ctx.invalidation);
+    return c.json({ status: cluster.listening ? "ok" : "degraded", cluster });
+  });
   app.get("/metrics", (c) =>
     c.body(ctx.metrics.registry.render(), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
@@ -68,9 +86,12 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   app.get("/readyz", async (c) => {
     try {
       await sql`select 1`.execute(ctx.store.db);
-      return c.json({ status: "ready", store: ctx.store.dialect });
+      return c.json({ status: "ready", store: ctx.store.dialect, cluster: clusterHealth(ctx.invalidation) });
     } catch {
-      return c.json({ status: "unavailable", store: ctx.store.dialect }, 503);
+      return c.json(
+        { status: "unavailable", store: ctx.store.dialect, cluster: clusterHealth(ctx.invalidation) },
+        503,
+      );
     }
   });
 

@@ -164,6 +164,7 @@ export async function createContext(
     cacheHits: () => keyCache.hits,
     cacheMisses: () => keyCache.misses,
     usagePending: () => usage.pending,
+    clusterListening: () => (invalidation.healthy ? 1 : 0),
   });
   const tracing = overrides.tracing
     ? { gateway: null, shutdown: async () => {} }

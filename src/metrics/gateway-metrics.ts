@@ -15,6 +15,8 @@ export function createGatewayMetrics(sources: {
   cacheHits: () => number;
   cacheMisses: () => number;
   usagePending: () => number;
+  /** 1 while this replica hears other replicas' changes (or runs alone), else 0. */
+  clusterListening: () => number;
 }): GatewayMetrics {
   const registry = new Registry();
   const requests = registry.register(
@@ -47,6 +49,13 @@ export function createGatewayMetrics(sources: {
       const total = h + sources.cacheMisses();
       return total ? h / total : 0;
     }),
+  );
+  registry.register(
+    new CallbackGauge(
+      "keyward_cluster_listening",
+      "1 while this replica hears other replicas' changes; 0: the verify cache is off until it reconnects",
+      sources.clusterListening,
+    ),
   );
   registry.register(
     new CallbackGauge(

@@ -170,6 +170,15 @@ if (dialects.includes("postgres")) {
       await admin.end();
       expect(killed.rowCount).toBeGreaterThanOrEqual(2);
       await expect.poll(() => b.ctx.keyCache.isSuspended, { timeout: 2_000, interval: 5 }).toBe(true);
+      const health = (await (await fetch(`${b.server.url}/healthz`)).json()) as {
+        status: string;
+        cluster: { listening: boolean; reason?: string };
+      };
+      // (Unless it has reconnected already: the back-off starts at 100 ms.)
+      if (!b.ctx.invalidation.healthy) {
+        expect(health.status).toBe("degraded");
+        expect(health.cluster.reason).toContain("verify cache off");
+      }
 
       // Whether or not a NOTIFY gets through, b re-reads the store: the revocation holds.
       await client.revokeKey(created.id);
@@ -177,6 +186,11 @@ if (dialects.includes("postgres")) {
 
       await expect.poll(() => b.ctx.invalidation.healthy, { timeout: 10_000 }).toBe(true);
       expect(b.ctx.keyCache.isSuspended).toBe(false);
+      expect(await (await fetch(`${b.server.url}/healthz`)).json()).toMatchObject({
+        status: "ok",
+        cluster: { channel: "postgres", listening: true },
+      });
+      expect(await (await fetch(`${b.server.url}/metrics`)).text()).toMatch(/^keyward_cluster_listening 1$/m);
       const next = await client.createKey(projectId, { name: "after" });
       expect((await b.ctx.verifier.verify({ key: next.key })).code).toBe("VALID");
       await client.revokeKey(next.id);
