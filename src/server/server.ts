@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../api/app.js";
 import type { AppContext } from "../app/context.js";
+import { ReplicaHeartbeat } from "../cluster/heartbeat.js";
 import { nodeRequest } from "../gateway/exchange.js";
 import { createGatewayHandler } from "../gateway/handler.js";
 
@@ -68,6 +69,8 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       resolve();
     });
   });
+  const heartbeat = new ReplicaHeartbeat(ctx.store, ctx.clock, ctx.logger);
+  await heartbeat.start();
   const { port } = server.address() as AddressInfo;
   const host = ctx.config.host.includes(":") ? `[${ctx.config.host}]` : ctx.config.host;
   let closing: Promise<void> | undefined;
@@ -87,6 +90,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
           });
           server.closeIdleConnections();
         });
+        await heartbeat.stop();
         await ctx.close();
       })();
       return closing;

@@ -9,6 +9,7 @@ import { keyIpsAtWrite } from "./migrations/0007_key_ips_at_write.js";
 import { ephemeralKeys } from "./migrations/0008_ephemeral_keys.js";
 import { trustPolicies } from "./migrations/0009_trust_policies.js";
 import { secretDestinations } from "./migrations/0010_secret_destinations.js";
+import { replicas } from "./migrations/0011_replicas.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   "0008_ephemeral_keys": ephemeralKeys,
   "0009_trust_policies": trustPolicies,
   "0010_secret_destinations": secretDestinations,
+  "0011_replicas": replicas,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -135,6 +135,16 @@ export interface DB {
   oidc_token_uses: OidcTokenUsesTable;
   key_destinations: KeyDestinationsTable;
   secret_pushes: SecretPushesTable;
+  replicas: ReplicasTable;
+}
+
+/** A serving process's heartbeat (migration 0011); see src/cluster/heartbeat.ts. */
+export interface ReplicasTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  seen_at: number;
 }
 
 /** A project's trust in a CI identity (migration 0009); see src/oidc/. */

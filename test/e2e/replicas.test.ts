@@ -8,6 +8,7 @@ import {
   startReplica,
   testDialects,
   testRedisUrl,
+  type LogCapture,
   type TestStore,
 } from "../support/harness.js";
 
@@ -20,6 +21,7 @@ import {
 interface Replica {
   ctx: AppContext;
   server: RunningServer;
+  logs: LogCapture;
 }
 
 const REVOCATIONS = 50;
@@ -99,6 +101,16 @@ function cluster(
         `[${name}] revoke → last replica refusing, over ${REVOCATIONS}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
       );
       expect(latencies.at(-1)!).toBeLessThan(1_000);
+    });
+
+    it("each replica says at start-up that it shares the store, and what is still per process", () => {
+      if (!store) return;
+      const warning = "another keyward process serves from this store";
+      expect(replicas[0]!.logs.text).not.toContain(warning); // it started alone
+      for (const r of replicas.slice(1)) {
+        expect(r.logs.text).toContain(warning);
+        expect(r.logs.text).toContain("counted per process");
+      }
     });
 
     it("disable and a limit change reach the other replicas' caches too", async () => {

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Clock } from "../core/clock.js";
+import { errorSummary, type Logger } from "../log/logger.js";
+import type { Database } from "../store/database.js";
+
+/** How often a serving process says it is alive; a replica unseen for 3 beats is gone. */
+export const HEARTBEAT_MS = 10_000;
+const GONE_AFTER_MS = 3 * HEARTBEAT_MS;
+
+/** Another process serving from the same store. */
+export interface PeerReplica {
+  host: string;
+  pid: number;
+  started_at: number;
+}
+
+/**
+ * Announces this serving process in the store and notices the others. Rate limits, concurrency
+ * limits and budgets are still counted per process, so sharing a store is said out loud the
+ * first time each peer is seen — never left for the team to discover in an overshoot.
+ */
+export class ReplicaHeartbeat {
+  private readonly id = randomUUID();
+  private readonly known = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: Database,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Registers this process, reports peers, and beats every HEARTBEAT_MS until `stop`. */
+  async start(): Promise<void> {
+    const now = this.clock.now();
+    await this.store.db
+      .insertInto("replicas")
+      .values({ id: this.id, host: hostname(), pid: process.pid, started_at: now, seen_at: now })
+      .execute();
+    await this.reportPeers(now);
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  /** The other live processes on this store. */
+  async peers(now = this.clock.now()): Promise<PeerReplica[]> {
+    return this.store.db
+      .selectFrom("replicas")
+      .select(["host", "pid", "started_at"])
+      .where("id", "!=", this.id)
+      .where("seen_at", ">", now - GONE_AFTER_MS)
+      .execute();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.store.db
+      .deleteFrom("replicas")
+      .where("id", "=", this.id)
+      .execute()
+      .catch(() => undefined);
+  }
+
+  private async beat(): Promise<void> {
+    const now = this.clock.now();
+    try {
+      await this.store.db.updateTable("replicas").set({ seen_at: now }).where("id", "=", this.id).execute();
+      // Rows of processes that died without saying goodbye (kill -9) go after a day.
+      await this.store.db
+        .deleteFrom("replicas")
+        .where("seen_at", "<", now - 86_400_000)
+        .execute();
+      await this.reportPeers(now);
+    } catch (err) {
+      this.logger.warn({ err: errorSummary(err) }, "replica heartbeat failed; will retry");
+    }
+  }
+
+  private async reportPeers(now: number): Promise<void> {
+    for (const p of await this.peers(now)) {
+      const name = `${p.host}:${p.pid}@${p.started_at}`;
+      if (this.known.has(name)) continue;
+      this.known.add(name);
+      this.logger.warn(
+        { peer: { host: p.host, pid: p.pid } },
+        "another keyward process serves from this store: revocations and key changes reach it at once, " +
+          "but rate limits, concurrency limits and budgets are counted per process (see docs/operations.md#replicas)",
+      );
+    }
+  }
+}
