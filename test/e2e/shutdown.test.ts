@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,30 +6,11 @@ import { KeywardClient } from "../../src/client/client.js";
 import { openDatabase } from "../../src/store/database.js";
 import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 import { createTestStore, testDialects, type TestStore } from "../support/harness.js";
+import { freePort, KEYWARD_BIN as BIN, storeEnv } from "../support/processes.js";
 
 const run = promisify(execFile);
-const BIN = new URL("../../bin/keyward.js", import.meta.url).pathname;
 const BURST = 10_000;
 const CONCURRENCY = 64;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-/** The store settings as environment for a child process (a PostgreSQL schema via the URL). */
-function storeEnv(store: TestStore): Record<string, string> {
-  if (store.dialect === "sqlite") return { KEYWARD_DATA_DIR: store.dataDir };
-  const url = new URL(store.databaseUrl!);
-  url.searchParams.set("options", `-c search_path=${store.pgSchema}`);
-  return { KEYWARD_DATA_DIR: store.dataDir, KEYWARD_DATABASE_URL: url.toString() };
-}
 
 /**
  * Principle 4 end to end: the real server process, a burst of 10,000 gateway requests, SIGTERM
