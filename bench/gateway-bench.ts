@@ -25,7 +25,11 @@
  *   BENCH_TTFB_CONCURRENCY streams in flight (default 4)
  *   BENCH_STREAM_DELAY_MS  mock delay between stream events (default 20)
  *   BENCH_STREAM_CHUNKS    content chunks per stream (default 5)
- *   BENCH_TARGETS          comma list of direct,nginx,keyward,keyward-limits (default all)
+ *   BENCH_TARGETS          comma list of direct,nginx,keyward,keyward-limits (default all), plus
+ *                          the opt-in scale-out targets (issue 17), each a keyward of its own
+ *                          through the limited key: keyward-redis (one process, limits and
+ *                          budgets in Redis) and keyward-workers (`serve --workers 2`, Redis)
+ *   BENCH_REDIS_URL        the Redis of those targets (default redis://127.0.0.1:6379)
  *   BENCH_BASELINE         a git ref (e.g. HEAD~3): also measure keyward built from that commit,
  *                          as target keyward-base, interleaved with the others in the same run,
  *                          and report this commit against it (a git worktree in the temp dir,
@@ -130,8 +134,12 @@ const PHASES: Phase[] = (() => {
   return list;
 })();
 
-type TargetName = "direct" | "nginx" | "keyward" | "keyward-limits" | "keyward-base";
+type TargetName =
+  "direct" | "nginx" | "keyward" | "keyward-limits" | "keyward-base" | "keyward-redis" | "keyward-workers";
 const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward", "keyward-limits"];
+/** Scale-out targets (issue 17), measured only when BENCH_TARGETS names them. */
+const OPT_IN_TARGETS: readonly TargetName[] = ["keyward-redis", "keyward-workers"];
+const REDIS_URL = process.env.BENCH_REDIS_URL || "redis://127.0.0.1:6379";
 /** The keyward targets: the same process, through a key without and with limits and budgets. */
 const KEYWARD_TARGETS: readonly TargetName[] = ["keyward", "keyward-limits"];
 /**
@@ -156,7 +164,9 @@ const TARGET_BASE_P50_MS = 0.05;
 const TARGETS: TargetName[] = (() => {
   const raw = process.env.BENCH_TARGETS;
   const list = raw ? (raw.split(",").map((s) => s.trim()) as TargetName[]) : [...ALL_TARGETS];
-  for (const t of list) if (!ALL_TARGETS.includes(t)) throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
+  for (const t of list)
+    if (!ALL_TARGETS.includes(t) && !OPT_IN_TARGETS.includes(t))
+      throw new Error(`BENCH_TARGETS: unknown target "${t}"`);
   if (BASELINE_REF) list.push("keyward-base");
   return list;
 })();
@@ -553,6 +563,7 @@ async function startKeyward(
   mockOrigin: string,
   root = REPO_ROOT,
   name = "keyward",
+  extra: { env?: Record<string, string>; args?: string[] } = {},
 ): Promise<KeywardTarget> {
   const dataDir = path.join(dir, `${name}-data`);
   mkdirSync(dataDir, { recursive: true });
@@ -563,6 +574,7 @@ async function startKeyward(
     KEYWARD_UPSTREAM_API_KEY: PROVIDER_KEY,
     ...(KEYWARD_LOG_LEVEL ? { KEYWARD_LOG_LEVEL } : {}),
     ...(HEAP_TUNING ? {} : { KEYWARD_HEAP_TUNING: "false" }),
+    ...extra.env,
   };
   for (const k of Object.keys(env)) if (k.startsWith("KEYWARD_") && !(k in envKeep)) delete env[k];
   const initOut = execFileSync(
@@ -599,6 +611,7 @@ async function startKeyward(
       "127.0.0.1",
       "--port",
       String(port),
+      ...(extra.args ?? []),
     ],
     env,
     dir,
@@ -639,6 +652,7 @@ const envKeep: Record<string, true> = {
   KEYWARD_UPSTREAM_API_KEY: true,
   KEYWARD_LOG_LEVEL: true,
   KEYWARD_HEAP_TUNING: true,
+  KEYWARD_REDIS_URL: true,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1086,7 +1100,8 @@ async function main(): Promise<void> {
     return;
   }
   const wantKeyward = KEYWARD_TARGETS.some((t) => TARGETS.includes(t));
-  if (BUILD && wantKeyward) {
+  const wantScaleOut = OPT_IN_TARGETS.some((t) => TARGETS.includes(t));
+  if (BUILD && (wantKeyward || wantScaleOut)) {
     console.log("building dist/ (npm run build) …");
     try {
       execFileSync("npm", ["run", "-s", "build"], {
@@ -1154,6 +1169,26 @@ async function main(): Promise<void> {
           proxyPids: () => [pid],
         });
     }
+  }
+  for (const name of OPT_IN_TARGETS.filter((t) => TARGETS.includes(t))) {
+    // A keyward of its own per scale-out target, so its Redis-backed counters are its alone.
+    const workers = name === "keyward-workers" ? ["--workers", "2"] : [];
+    const k = await startKeyward(tmpDir, mock.origin, REPO_ROOT, name, {
+      env: { KEYWARD_REDIS_URL: REDIS_URL },
+      args: workers,
+    });
+    console.log(
+      `${name.padEnd(14)} ${k.origin} (pid ${k.child.proc.pid}${workers.length ? ", 2 workers" : ""})`,
+    );
+    if (k.unavailable) throw new Error(`${name} unavailable: ${k.unavailable}`);
+    const pid = k.child.proc.pid!;
+    targets.push({
+      name,
+      origin: k.origin,
+      headers: { authorization: `Bearer ${k.limitedKey}` },
+      // The primary and its workers: all of it is the proxy's CPU.
+      proxyPids: () => [pid, ...childPids(pid)],
+    });
   }
   let baselineCommit: string | null = null;
   if (BASELINE_REF) {
