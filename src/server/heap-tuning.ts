@@ -6,7 +6,7 @@ import v8 from "node:v8";
  * Why: a gateway request allocates about 30 KB that dies within a millisecond, on top of a live
  * heap of about 20 MB (mostly code and the management API's schemas). V8's defaults are tuned
  * for scripts and browser tabs, and with them the gateway's latency tail was set by the collector
- * (bench/gateway-bench.ts, BENCHMARKS.md):
+ * (bench/gateway-bench.ts; the measurements: docs/decisions/0004-v8-heap-tuning.md):
  * - V8 shrinks the young generation whenever the process idles and regrows it only 2× per step,
  *   so after a pause the gateway scavenged every ~0.1 s instead of every ~0.5 s, for minutes;
  * - each scavenge promotes what requests hold at that moment, and the old generation was let
@@ -17,7 +17,7 @@ import v8 from "node:v8";
  * The young generation now regrows to its full size (16 MB semi-spaces) in one step, within
  * about a second of traffic, and the old generation may reach 4× its live size before a full
  * collection, which makes those rare at a steady rate (none in 3-minute drives at 1,000 req/s;
- * right after a burst of ~20,000 req/s they still come every ~30 s: BENCHMARKS.md). The price is
+ * right after a burst of ~20,000 req/s they still come every ~30 s: decision 0004). The price is
  * memory: the heap may hold up to ~4× its live data (about 100 MB for a default setup) before it
  * is collected. `KEYWARD_HEAP_TUNING=false` keeps V8's defaults.
  *
