@@ -33,17 +33,20 @@ export function registerServe(program: Command): void {
     const heapFlags = config.heapTuning ? tuneHeap() : [];
     const logger = createLogger(config.logLevel);
     const ctx = await createContext(config, logger);
-    if (flags.init) {
-      const boot = await ctx.admins.bootstrap();
-      if (boot) {
-        // Shown once, on the terminal only, never through the logger.
-        process.stdout.write(
-          `\nkeyward initialised. Your owner admin key (shown once, store it now):\n\n  ${boot.key}\n\n` +
-            `Use it with: export KEYWARD_ADMIN_KEY=<that key>\n\n`,
-        );
-      }
-    }
+    const boot = flags.init ? await ctx.admins.bootstrap() : null;
     const server = await startServer(ctx);
+    if (boot) {
+      // After listening, so the link names the port the server is really on. Shown once, on
+      // the terminal only, never through the logger.
+      const setup = await ctx.invitations.setupLink(config.ownerEmail ?? null);
+      process.stdout.write(
+        `\nkeyward initialised. Your owner admin key (shown once, store it now):\n\n  ${boot.key}\n\n` +
+          `Use it with: export KEYWARD_ADMIN_KEY=<that key>\n\n` +
+          (setup
+            ? `Set up the first owner's account in a browser (one-time link, expires ${new Date(setup.invitation.expires_at).toISOString()}):\n\n  ${setup.invite_url}\n\n`
+            : ""),
+      );
+    }
     logger.info(
       { url: server.url, store: ctx.store.dialect, location: ctx.store.location, heap_flags: heapFlags },
       "keyward listening",
