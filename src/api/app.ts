@@ -179,15 +179,15 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   );
   // Signing in and one-time links: before the authenticated sub-app, which would refuse a
   // request without credentials; they check the session themselves.
-  const auth = authRoutes({
-    users: ctx.users,
-    sessions: ctx.sessions,
-    invitations: ctx.invitations,
-    trustProxy,
-  });
+  // Middleware first: Hono runs handlers in the order they are registered.
+  const auth = new OpenAPIHono<ApiEnv>();
   auth.use("/auth/*", csrf);
   auth.use("/auth/*", refuseBodiesOver(maxBodyBytes));
   auth.use("/auth/*", jsonBodiesOnly);
+  auth.route(
+    "/",
+    authRoutes({ users: ctx.users, sessions: ctx.sessions, invitations: ctx.invitations, trustProxy }),
+  );
   app.route("/api/v1", auth);
   app.route("/api/v1", api);
 
