@@ -39,6 +39,13 @@ describe.each(testDialects())("people (%s)", (dialect) => {
       password: `${email} passphrase`,
     });
     expect(accepted.status).toBe(200);
+    // Single use: a second accept (the same person again, or whoever found the link) is refused.
+    const reuse = await new Browser(t.url, "10.1.0.9").accept(inv.body.invite_url, {
+      display_name: "Mallory",
+      password: "mallory's long passphrase",
+    });
+    expect(reuse.status).toBe(410);
+    expect(reuse.body).toMatchObject({ error: { code: "invitation_used" } });
     return { browser: b, user: accepted.body.user, password: `${email} passphrase` };
   }
 
@@ -180,6 +187,22 @@ describe.each(testDialects())("people (%s)", (dialect) => {
     // Audit entries name the person who acted.
     const audit = await t.client.listAudit({ action: "key.created", target_id: mine.body.id });
     expect(audit.data[0]).toMatchObject({ actor_id: member.user.id, actor_role: "member" });
+  });
+
+  it("concurrent accepts of one invitation: exactly one wins", async () => {
+    const inv = await owner.post<Invite>("/users/invitations", { email: "race@example.com", role: "reader" });
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        new Browser(t.url, `10.6.0.${i}`).accept(inv.body.invite_url, {
+          display_name: `racer ${i}`,
+          password: `racer ${i} long passphrase`,
+        }),
+      ),
+    );
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 410, 410, 410, 410]);
+    const users = await owner.get<{ data: UserView[] }>("/users");
+    expect(users.body.data.filter((u) => u.email === "race@example.com")).toHaveLength(1);
   });
 
   it("an admin may not invite owners; project access is for members and readers", async () => {
@@ -357,6 +380,8 @@ describe.each(testDialects())("people (%s)", (dialect) => {
     const r = await owner.patch<{ user: UserView }>(`/users/${d.user.id}`, { disabled: true });
     expect(r.status).toBe(200);
     expect(r.body.user.disabled_at).toBe(clock.now());
+    // Ended on the server, not merely refused: none of their sessions is left.
+    expect((await owner.get<{ data: unknown[] }>(`/users/${d.user.id}/sessions`)).body.data).toEqual([]);
     const next = await d.browser.get("/keys");
     expect(next.status).toBe(401);
     expect((await d.browser.get("/auth/me")).status).toBe(401);
