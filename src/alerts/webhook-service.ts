@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { projectScope, requireProjectAccess } from "../core/project-access.js";
 import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Principal } from "../audit/types.js";
@@ -92,13 +93,24 @@ export class WebhookService {
   async list(actor: Principal, projectId?: string): Promise<WebhookView[]> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read webhooks");
     let q = this.store.db.selectFrom("webhooks").selectAll();
-    if (projectId) q = q.where("project_id", "=", projectId);
+    if (projectId) {
+      requireProjectAccess(actor, projectId, "project");
+      q = q.where("project_id", "=", projectId);
+    }
+    // Org-wide webhooks (no project) are not a limited principal's to see.
+    const scope = projectScope(actor);
+    if (scope !== null) {
+      if (scope.length === 0) return [];
+      q = q.where("project_id", "in", [...scope]);
+    }
     return (await q.orderBy("id").execute()).map(toWebhookView);
   }
 
   async get(actor: Principal, id: string): Promise<WebhookView> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read webhooks");
-    return toWebhookView(await this.require(this.store.db, id));
+    const row = await this.require(this.store.db, id);
+    requireProjectAccess(actor, row.project_id, "webhook");
+    return toWebhookView(row);
   }
 
   async update(actor: Principal, id: string, patch: UpdateWebhookInput): Promise<WebhookView> {
@@ -170,7 +182,7 @@ export class WebhookService {
     opts: { limit: number; after?: string },
   ): Promise<{ data: DeliveryView[]; has_more: boolean }> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read webhooks");
-    await this.require(this.store.db, id);
+    requireProjectAccess(actor, (await this.require(this.store.db, id)).project_id, "webhook");
     let q = this.store.db.selectFrom("webhook_deliveries").selectAll().where("webhook_id", "=", id);
     if (opts.after) q = q.where("id", "<", opts.after);
     const rows = await q

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { sql } from "kysely";
 import type { AppContext } from "../app/context.js";
 import { clientIp } from "../core/client-ip.js";
 import { KeywardError } from "../core/errors.js";
 import { clientRequestIdReader } from "../log/client-request-id.js";
-import { requireAdmin } from "./auth.js";
+import { csrfGuard, requireAdmin } from "./auth.js";
+import { authRoutes } from "./routes/auth.js";
+import { userRoutes } from "./routes/users.js";
 import { refuseBodiesOver } from "./body-limit.js";
 import { oidcRoutes, trustPolicyRoutes } from "./routes/oidc.js";
 import type { ApiEnv } from "./env.js";
@@ -22,6 +25,26 @@ import { verifyRoutes } from "./routes/verify.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+
+/** A body in any other format is refused outright rather than read as "no body". */
+const jsonBodiesOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const type = c.req.header("content-type");
+  const hasBody = c.req.header("content-length") !== undefined && c.req.header("content-length") !== "0";
+  if (
+    (hasBody || c.req.header("transfer-encoding")) &&
+    type &&
+    !JSON_MEDIA.test(type.split(";")[0]!.trim())
+  ) {
+    throw new KeywardError("unsupported_media_type", "request bodies must be application/json");
+  }
+  if (hasBody && !type && c.req.method !== "GET") {
+    throw new KeywardError(
+      "unsupported_media_type",
+      "request bodies must be sent with Content-Type: application/json",
+    );
+  }
+  await next();
+};
 
 /**
  * The management HTTP API (`/api/v1`), health endpoints and the OpenAPI 3.1 document.
@@ -100,27 +123,12 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
       if (!result.success) throw validationError(result.target, result.error);
     },
   });
+  // CSRF first: a forged form is refused as such (403) before its media type is judged.
+  const csrf = csrfGuard({ trustProxy, publicOrigin: () => ctx.publicUrl.origin });
+  api.use("*", csrf);
   api.use("*", refuseBodiesOver(maxBodyBytes));
-  api.use("*", async (c, next) => {
-    // A body in any other format is refused outright rather than read as "no body".
-    const type = c.req.header("content-type");
-    const hasBody = c.req.header("content-length") !== undefined && c.req.header("content-length") !== "0";
-    if (
-      (hasBody || c.req.header("transfer-encoding")) &&
-      type &&
-      !JSON_MEDIA.test(type.split(";")[0]!.trim())
-    ) {
-      throw new KeywardError("unsupported_media_type", "request bodies must be application/json");
-    }
-    if (hasBody && !type && c.req.method !== "GET") {
-      throw new KeywardError(
-        "unsupported_media_type",
-        "request bodies must be sent with Content-Type: application/json",
-      );
-    }
-    await next();
-  });
-  api.use("*", requireAdmin(ctx.admins));
+  api.use("*", jsonBodiesOnly);
+  api.use("*", requireAdmin({ admins: ctx.admins, sessions: ctx.sessions }));
   api.route("/", projectRoutes({ projects: ctx.projects }));
   api.route("/", verifyRoutes({ verifier: ctx.verifier }));
   api.route(
@@ -135,6 +143,7 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   );
   api.route("/", destinationRoutes({ destinations: ctx.destinations }));
   api.route("/", adminRoutes({ admins: ctx.admins }));
+  api.route("/", userRoutes({ users: ctx.users, sessions: ctx.sessions, invitations: ctx.invitations }));
   api.route("/", auditRoutes({ store: ctx.store }));
   api.route("/", usageRoutes({ store: ctx.store }));
   api.route("/", upstreamRoutes({ upstreams: ctx.upstreams }));
@@ -159,10 +168,27 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   app.route(
     "/api/v1",
     leakRoutes(
-      { admins: ctx.admins, leaks: ctx.leaks, leakReportMaxBytes: ctx.config.leakReportMaxBytes },
+      {
+        auth: { admins: ctx.admins, sessions: ctx.sessions },
+        csrf,
+        leaks: ctx.leaks,
+        leakReportMaxBytes: ctx.config.leakReportMaxBytes,
+      },
       ctx.githubLeakKeys,
     ),
   );
+  // Signing in and one-time links: before the authenticated sub-app, which would refuse a
+  // request without credentials; they check the session themselves.
+  // Middleware first: Hono runs handlers in the order they are registered.
+  const auth = new OpenAPIHono<ApiEnv>();
+  auth.use("/auth/*", csrf);
+  auth.use("/auth/*", refuseBodiesOver(maxBodyBytes));
+  auth.use("/auth/*", jsonBodiesOnly);
+  auth.route(
+    "/",
+    authRoutes({ users: ctx.users, sessions: ctx.sessions, invitations: ctx.invitations, trustProxy }),
+  );
+  app.route("/api/v1", auth);
   app.route("/api/v1", api);
 
   // Built once at start-up from the same schemas that validate requests: a schema the
@@ -171,6 +197,13 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
     type: "http",
     scheme: "bearer",
     description: "An admin key (kw_admin_…)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "SessionCookie", {
+    type: "apiKey",
+    in: "cookie",
+    name: "keyward_session",
+    description:
+      "A person's session (POST /api/v1/auth/login). Writes need a same-origin Origin (or Sec-Fetch-Site: same-origin) and a JSON body, else 403 csrf_rejected.",
   });
   openapi = JSON.stringify(
     app.getOpenAPI31Document({

@@ -8,5 +8,7 @@ export interface ApiEnv {
     requestId: string;
     clientIp: string | null;
     principal: Principal;
+    /** The session behind the request when a person signed in; null for admin keys. */
+    sessionId: string | null;
   };
 }

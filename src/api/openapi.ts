@@ -8,11 +8,11 @@ export const ERROR_RESPONSES = {
     content: { "application/json": { schema: ErrorSchema } },
   },
   401: {
-    description: "Missing or invalid admin key",
+    description: "Missing or invalid admin key or session",
     content: { "application/json": { schema: ErrorSchema } },
   },
   403: {
-    description: "The admin key's role does not allow this",
+    description: "The role does not allow this, or csrf_rejected for a cross-site request",
     content: { "application/json": { schema: ErrorSchema } },
   },
   404: { description: "Not found", content: { "application/json": { schema: ErrorSchema } } },
@@ -33,4 +33,5 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
   return { content: { "application/json": { schema } }, description };
 }
 
-export const SECURITY = [{ AdminKey: [] }];
+/** Every management route takes an admin key or a person's session, with the same role checks. */
+export const SECURITY: Array<Record<string, string[]>> = [{ AdminKey: [] }, { SessionCookie: [] }];

@@ -39,6 +39,12 @@ import { DestinationService } from "../destinations/service.js";
 import { SecretPusher } from "../destinations/pusher.js";
 import { SECRET_WRITERS } from "../destinations/writers.js";
 import { reencryptDestinations } from "../destinations/rekey.js";
+import { InvitationService } from "../people/invitations.js";
+import { PublicUrl } from "../people/links.js";
+import { argon2idHasher } from "../people/passwords.js";
+import { SessionService } from "../people/sessions.js";
+import { LoginThrottle } from "../people/throttle.js";
+import { UserService } from "../people/users.js";
 
 /** Everything a request handler may use, built once at start-up and passed in. */
 export interface AppContext {
@@ -87,6 +93,12 @@ export interface AppContext {
   destinations: DestinationService;
   /** The push outbox: writes new secrets to their destinations, with retries. */
   secretPusher: SecretPusher;
+  /** People who sign in (src/people/): accounts, sessions, one-time links. */
+  users: UserService;
+  sessions: SessionService;
+  invitations: InvitationService;
+  /** Where one-time links point; the server tells it its address once it listens. */
+  publicUrl: PublicUrl;
   /** Flushes buffered writes and closes the store. */
   close(): Promise<void>;
 }
@@ -221,6 +233,17 @@ export async function createContext(
     brand: config.brand,
     allowDelete: config.allowKeyDelete,
   });
+  const publicUrl = new PublicUrl(config.publicUrl, config.host, config.port);
+  const passwords = argon2idHasher();
+  const sessions = new SessionService(store, clock, hasher, {
+    idleTimeoutMs: config.sessionIdleTimeoutMs,
+    maxAgeMs: config.sessionMaxAgeMs,
+  });
+  const throttle = new LoginThrottle(clock, {
+    maxPerAccount: config.loginMaxFailures,
+    maxPerIp: config.loginIpMaxFailures,
+    windowMs: config.loginWindowMs,
+  });
   const canary = new CanaryTripwire(store, clock, (err) =>
     logger.error({ err: errorSummary(err) }, "could not record a canary key use"),
   );
@@ -254,6 +277,13 @@ export async function createContext(
     trust: new TrustService(store, clock, keys, overrides.issuerKeys ?? new DiscoveredIssuerKeys()),
     destinations,
     secretPusher,
+    users: new UserService(store, clock, passwords, sessions, throttle),
+    sessions,
+    invitations: new InvitationService(store, clock, hasher, passwords, sessions, publicUrl, {
+      inviteTtlMs: config.invitationTtlMs,
+      resetTtlMs: config.resetLinkTtlMs,
+    }),
+    publicUrl,
     async close() {
       stopPruning();
       await secretPusher.stop();

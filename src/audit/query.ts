@@ -8,6 +8,8 @@ export interface AuditFilter {
   actorId?: string;
   targetId?: string;
   projectId?: string;
+  /** Only entries of these projects (a principal limited to some projects); [] matches none. */
+  projectIds?: readonly string[];
   since?: number;
   until?: number;
   /** Return entries with seq below this (newest-first paging). */
@@ -25,6 +27,10 @@ export async function listAudit(db: Kysely<DB>, f: AuditFilter): Promise<AuditEn
   if (f.actorId) q = q.where("actor_id", "=", f.actorId);
   if (f.targetId) q = q.where("target_id", "=", f.targetId);
   if (f.projectId) q = q.where("project_id", "=", f.projectId);
+  if (f.projectIds) {
+    if (f.projectIds.length === 0) return [];
+    q = q.where("project_id", "in", [...f.projectIds]);
+  }
   if (f.since !== undefined) q = q.where("ts", ">=", f.since);
   if (f.until !== undefined) q = q.where("ts", "<", f.until);
   if (f.beforeSeq !== undefined) q = q.where("seq", "<", f.beforeSeq);

@@ -2,7 +2,7 @@ import type { Role } from "../core/roles.js";
 
 /** Who did something, and from where: the "who" and "from where" of every audit entry. */
 export interface Actor {
-  /** An admin key id (`adm_…`), or `system` for keyward itself (init, policies). */
+  /** An admin key id (`adm_…`), a user id (`usr_…`), or `system` for keyward itself (init, policies). */
   id: string;
   role: string | null;
   ip: string | null;
@@ -16,7 +16,10 @@ export interface Actor {
  */
 export interface Principal extends Actor {
   role: Role;
+  /** The admin key's name, or the user's email. */
   name: string;
+  /** The projects this principal may see and change; null or absent = every project. */
+  projects?: readonly string[] | null;
 }
 
 export const SYSTEM_ACTOR: Actor = { id: "system", role: null, ip: null, userAgent: null };
@@ -25,7 +28,17 @@ export const SYSTEM_ACTOR: Actor = { id: "system", role: null, ip: null, userAge
 export interface AuditEvent {
   action: string;
   targetType:
-    "project" | "key" | "admin_key" | "audit" | "upstream" | "master_key" | "webhook" | "trust_policy";
+    | "project"
+    | "key"
+    | "admin_key"
+    | "audit"
+    | "upstream"
+    | "master_key"
+    | "webhook"
+    | "trust_policy"
+    | "user"
+    | "invitation"
+    | "session";
   targetId: string;
   projectId?: string | null;
   changes: Record<string, unknown>;

@@ -15,6 +15,7 @@ import { registerHook } from "./commands/hook.js";
 import { registerRun } from "./commands/run.js";
 import { registerTrust } from "./commands/trust.js";
 import { registerDestinations } from "./commands/destinations.js";
+import { registerUsers } from "./commands/users.js";
 import { CliError } from "./errors.js";
 
 /** Builds the `keyward` command tree; one file per command group under commands/. */
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTrust(program);
   registerDestinations(program);
+  registerUsers(program);
   return program;
 }
 

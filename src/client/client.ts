@@ -13,6 +13,9 @@ import type { ProjectPolicyPatch, ProjectView } from "../projects/service.js";
 import type { UsageRow } from "../usage/query.js";
 import type { CreateUpstreamInput, UpdateUpstreamInput, UpstreamView } from "../upstreams/model.js";
 import type { TrustPolicy } from "../oidc/policy.js";
+import type { CreatedInvitation } from "../people/invitations.js";
+import type { SessionView } from "../people/sessions.js";
+import type { InvitationView, UserView } from "../people/views.js";
 
 /** An error response from the management API, with its documented code. */
 export class ApiError extends Error {
@@ -111,6 +114,37 @@ export class KeywardClient {
 
   me() {
     return this.request<{ id: string; name: string; role: string }>("GET", "/me");
+  }
+
+  listUsers() {
+    return this.request<{ data: UserView[] }>("GET", "/users");
+  }
+
+  inviteUser(body: { email: string; role: string; projects?: string[] }) {
+    return this.request<CreatedInvitation>("POST", "/users/invitations", { body });
+  }
+
+  listInvitations() {
+    return this.request<{ data: InvitationView[] }>("GET", "/users/invitations");
+  }
+
+  revokeInvitation(id: string) {
+    return this.request<void>("DELETE", `/users/invitations/${encodeURIComponent(id)}`);
+  }
+
+  updateUser(id: string, body: { role?: string; projects?: string[] | null; disabled?: boolean }) {
+    return this.request<{ user: UserView }>("PATCH", `/users/${encodeURIComponent(id)}`, { body });
+  }
+
+  userResetLink(id: string) {
+    return this.request<{ reset_url: string; expires_at: number }>(
+      "POST",
+      `/users/${encodeURIComponent(id)}/reset-link`,
+    );
+  }
+
+  listUserSessions(id: string) {
+    return this.request<{ data: SessionView[] }>("GET", `/users/${encodeURIComponent(id)}/sessions`);
   }
 
   createProject(body: { name: string; description?: string | null; limits?: Limits | null }) {

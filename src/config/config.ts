@@ -127,6 +127,53 @@ const ConfigSchema = z
     otelServiceName: z.string().min(1).default("keyward"),
     /** Trust X-Forwarded-For from a proxy in front of keyward (for client IPs and IP allowlists). */
     trustProxy: booleanSetting(false),
+    /**
+     * Where people reach keyward in a browser: one-time links are `${publicUrl}/invite/<token>`,
+     * and the CSRF check accepts this origin besides the request's own. Default: the server's
+     * own http://host:port.
+     */
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Email of the first owner, put on the setup link `init` prints (else asked when it is opened). */
+    ownerEmail: z.email().optional(),
+    /** A session unused this long ends (ms; default 12 h). */
+    sessionIdleTimeoutMs: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(30 * 86_400_000)
+      .default(12 * 3_600_000),
+    /** A session ends this long after sign-in however much it is used (ms; default 7 days). */
+    sessionMaxAgeMs: z.coerce
+      .number()
+      .int()
+      .min(60_000)
+      .max(365 * 86_400_000)
+      .default(7 * 86_400_000),
+    /** Invitations and the setup link expire after this long (ms; default 72 h). */
+    invitationTtlMs: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(30 * 86_400_000)
+      .default(72 * 3_600_000),
+    /** Password reset links expire after this long (ms; default 1 h). */
+    resetLinkTtlMs: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 86_400_000)
+      .default(3_600_000),
+    /** Failed sign-ins per email within loginWindowMs before further attempts get 429. */
+    loginMaxFailures: z.coerce.number().int().min(1).max(1000).default(5),
+    /** Failed sign-ins per client IP within loginWindowMs before further attempts get 429. */
+    loginIpMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** The sign-in throttle's sliding window (ms; default 15 min). */
+    loginWindowMs: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(15 * 60_000),
     /** `serve` tunes V8's collector for a long-running gateway (src/server/heap-tuning.ts). */
     heapTuning: booleanSetting(true),
   })
@@ -176,6 +223,15 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_HEADERS_TIMEOUT_MS: "headersTimeoutMs",
   KEYWARD_REQUEST_TIMEOUT_MS: "requestTimeoutMs",
   KEYWARD_UPSTREAM_HTTP2: "upstreamHttp2",
+  KEYWARD_PUBLIC_URL: "publicUrl",
+  KEYWARD_OWNER_EMAIL: "ownerEmail",
+  KEYWARD_SESSION_IDLE_TIMEOUT_MS: "sessionIdleTimeoutMs",
+  KEYWARD_SESSION_MAX_AGE_MS: "sessionMaxAgeMs",
+  KEYWARD_INVITATION_TTL_MS: "invitationTtlMs",
+  KEYWARD_RESET_LINK_TTL_MS: "resetLinkTtlMs",
+  KEYWARD_LOGIN_MAX_FAILURES: "loginMaxFailures",
+  KEYWARD_LOGIN_IP_MAX_FAILURES: "loginIpMaxFailures",
+  KEYWARD_LOGIN_WINDOW_MS: "loginWindowMs",
   // The conventional proxy variables; the lower-case spelling wins, as in curl.
   HTTP_PROXY: "httpProxy",
   http_proxy: "httpProxy",

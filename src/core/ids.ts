@@ -43,6 +43,9 @@ export const ID_PREFIX = {
   trustPolicy: "tp",
   destination: "dst",
   secretPush: "push",
+  user: "usr",
+  session: "ses",
+  invitation: "inv",
 } as const;
 
 const ID_BODY = /^[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -67,3 +67,21 @@ export function mayGrantRole(granter: Role, granted: Role): boolean {
   if (granter === "owner") return true;
   return granter === "admin" && granted !== "owner";
 }
+
+/**
+ * Project access: a principal limited to some projects (a member or reader with a project
+ * list) sees and changes only those; null or absent means every project.
+ */
+export function mayAccessProject(
+  principal: { projects?: readonly string[] | null },
+  projectId: string | null,
+): boolean {
+  const allowed = principal.projects;
+  if (allowed === null || allowed === undefined) return true;
+  return projectId !== null && allowed.includes(projectId);
+}
+
+/** Roles that may be limited to projects; owners and admins always see every project. */
+export function mayBeProjectLimited(role: Role): boolean {
+  return role === "member" || role === "reader";
+}

@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { requireProjectAccess } from "../core/project-access.js";
 import type { Principal } from "../audit/types.js";
 import { generateWebhookSecret } from "../alerts/webhook-model.js";
 import type { Clock } from "../core/clock.js";
@@ -184,10 +185,11 @@ export class DestinationService {
     if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
     const key = await this.store.db
       .selectFrom("api_keys")
-      .select("id")
+      .select(["id", "project_id"])
       .where("id", "=", keyId)
       .executeTakeFirst();
     if (!key) throw notFound("key");
+    requireProjectAccess(actor, key.project_id, "key");
     return this.views(this.store.db, keyId);
   }
 
@@ -254,6 +256,7 @@ export class DestinationService {
       .where("id", "=", keyId);
     const key = await (this.store.dialect === "postgres" ? q.forUpdate() : q).executeTakeFirst();
     if (!key) throw notFound("key");
+    requireProjectAccess(actor, key.project_id, "key");
     if (!mayManageKey(actor.role, actor.id, key.created_by))
       throw forbidden(
         actor.role === "member"

@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { projectScope, requireProjectAccess } from "../core/project-access.js";
 import { diffFields } from "../audit/diff.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Actor, Principal } from "../audit/types.js";
@@ -88,6 +89,7 @@ export class KeyService {
     idem: IdempotentRequest | null,
   ): Promise<MintResult<CreatedKey>> {
     if (!roleAllows(actor.role, "keys.create")) throw forbidden("your role may not create keys");
+    requireProjectAccess(actor, projectId, "project");
     const now = this.clock.now();
     this.assertFutureExpiry(input.expires_at ?? null, now);
     let pushIds: string[] = [];
@@ -167,7 +169,15 @@ export class KeyService {
     if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
     const now = this.clock.now();
     let query = this.store.db.selectFrom("api_keys").selectAll();
-    if (q.projectId) query = query.where("project_id", "=", q.projectId);
+    if (q.projectId) {
+      requireProjectAccess(actor, q.projectId, "project");
+      query = query.where("project_id", "=", q.projectId);
+    }
+    const scope = projectScope(actor);
+    if (scope !== null) {
+      if (scope.length === 0) return { data: [], has_more: false };
+      query = query.where("project_id", "in", [...scope]);
+    }
     if (q.after) query = query.where("id", ">", q.after);
     switch (q.status) {
       case "revoked":
@@ -208,6 +218,7 @@ export class KeyService {
       .where("id", "=", id)
       .executeTakeFirst();
     if (!row) throw notFound("key");
+    requireProjectAccess(actor, row.project_id, "key");
     return toKeyView(row, this.clock.now(), await projectPolicy(this.store.db, row.project_id));
   }
 
@@ -458,6 +469,7 @@ export class KeyService {
     const q = tx.selectFrom("api_keys").selectAll().where("id", "=", id);
     const row = await (this.store.dialect === "postgres" ? q.forUpdate() : q).executeTakeFirst();
     if (!row) throw notFound("key");
+    if (isPrincipal(actor)) requireProjectAccess(actor, row.project_id, "key");
     if (isPrincipal(actor) && !mayManageKey(actor.role, actor.id, row.created_by)) {
       throw forbidden(
         actor.role === "member"

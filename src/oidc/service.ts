@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
+import { requireProjectAccess } from "../core/project-access.js";
 import { appendAudit } from "../audit/append.js";
 import type { Actor, Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
@@ -108,6 +109,7 @@ export class TrustService {
 
   async list(actor: Principal, projectId: string): Promise<TrustPolicy[]> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read trust policies");
+    requireProjectAccess(actor, projectId, "project");
     const rows = await this.store.db
       .selectFrom("trust_policies")
       .selectAll()

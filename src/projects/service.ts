@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { projectScope, requireProjectAccess } from "../core/project-access.js";
 import { canonicalJson } from "../audit/canonical.js";
 import type { Limits } from "../core/limits.js";
 import type { Clock } from "../core/clock.js";
@@ -77,6 +78,8 @@ export class ProjectService {
     input: { name: string; description?: string | null; limits?: Limits | null },
   ): Promise<ProjectView> {
     if (!roleAllows(actor.role, "projects.write")) throw forbidden("your role may not create projects");
+    // A principal limited to some projects could not see the new one; creating is org-wide.
+    if (projectScope(actor) !== null) throw forbidden("your access is limited to some projects");
     const now = this.clock.now();
     const row: ProjectsTable = {
       id: newId(ID_PREFIX.project, now),
@@ -119,6 +122,11 @@ export class ProjectService {
   async list(actor: Principal, opts: { after?: string; limit: number }): Promise<ProjectView[]> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read projects");
     let q = this.store.db.selectFrom("projects").selectAll();
+    const scope = projectScope(actor);
+    if (scope !== null) {
+      if (scope.length === 0) return [];
+      q = q.where("id", "in", [...scope]);
+    }
     if (opts.after) q = q.where("id", ">", opts.after);
     const rows = await q.orderBy("id").limit(opts.limit).execute();
     return rows.map(toProjectView);
@@ -126,6 +134,7 @@ export class ProjectService {
 
   async get(actor: Principal, id: string): Promise<ProjectView> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read projects");
+    requireProjectAccess(actor, id, "project");
     return toProjectView(await this.require(id));
   }
 
@@ -135,6 +144,7 @@ export class ProjectService {
     patch: { name?: string; description?: string | null; limits?: Limits | null } & ProjectPolicyPatch,
   ): Promise<ProjectView> {
     if (!roleAllows(actor.role, "projects.write")) throw forbidden("your role may not change projects");
+    requireProjectAccess(actor, id, "project");
     const now = this.clock.now();
     try {
       const view = await this.store.db.transaction().execute(async (tx) => {

@@ -72,6 +72,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
   const heartbeat = new ReplicaHeartbeat(ctx.store, ctx.clock, ctx.logger);
   await heartbeat.start();
   const { port } = server.address() as AddressInfo;
+  ctx.publicUrl.bound(port);
   const host = ctx.config.host.includes(":") ? `[${ctx.config.host}]` : ctx.config.host;
   let closing: Promise<void> | undefined;
   return {

@@ -10,6 +10,7 @@ import { ephemeralKeys } from "./migrations/0008_ephemeral_keys.js";
 import { trustPolicies } from "./migrations/0009_trust_policies.js";
 import { secretDestinations } from "./migrations/0010_secret_destinations.js";
 import { replicas } from "./migrations/0011_replicas.js";
+import { people } from "./migrations/0012_people.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   "0009_trust_policies": trustPolicies,
   "0010_secret_destinations": secretDestinations,
   "0011_replicas": replicas,
+  "0012_people": people,
 };
 
 export const migrationProvider: MigrationProvider = {

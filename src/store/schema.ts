@@ -136,6 +136,57 @@ export interface DB {
   key_destinations: KeyDestinationsTable;
   secret_pushes: SecretPushesTable;
   replicas: ReplicasTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+}
+
+/** A person who signs in (migration 0012); see src/people/. */
+export interface UsersTable {
+  id: string;
+  /** Lower-cased. */
+  email: string;
+  display_name: string;
+  role: string;
+  /** JSON array of project ids; null = every project. */
+  projects: string | null;
+  /** Argon2id, PHC string. */
+  password_hash: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  disabled_at: number | null;
+}
+
+/** A signed-in browser (migration 0012): only the token's hash is stored. */
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** The absolute end of the session. */
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export type InvitationKind = "setup" | "invite" | "reset";
+
+/** A one-time link (migration 0012): only the token's hash is stored. */
+export interface InvitationsTable {
+  id: string;
+  token_hash: string;
+  kind: InvitationKind;
+  email: string | null;
+  role: string;
+  projects: string | null;
+  user_id: string | null;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
 }
 
 /** A serving process's heartbeat (migration 0011); see src/cluster/heartbeat.ts. */

@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/append.js";
+import { requireProjectAccess } from "../core/project-access.js";
 import { diffFields } from "../audit/diff.js";
 import type { Principal } from "../audit/types.js";
 import type { Clock } from "../core/clock.js";
@@ -87,6 +88,7 @@ export class UpstreamService {
   /** A project's upstreams, preferred first (lowest priority value, then oldest). */
   async list(actor: Principal, projectId: string): Promise<UpstreamView[]> {
     if (!roleAllows(actor.role, "projects.read")) throw forbidden("your role may not read upstreams");
+    requireProjectAccess(actor, projectId, "project");
     const project = await this.store.db
       .selectFrom("projects")
       .select("id")
@@ -111,6 +113,7 @@ export class UpstreamService {
       .where("id", "=", id)
       .executeTakeFirst();
     if (!row) throw notFound("upstream");
+    requireProjectAccess(actor, row.project_id, "upstream");
     return toUpstreamView(row);
   }
 

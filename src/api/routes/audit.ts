@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { projectScope, requireProjectAccess } from "../../core/project-access.js";
 import type { Database } from "../../store/database.js";
 import { exportAudit, listAudit, type AuditFilter } from "../../audit/query.js";
 import { verifyAuditChain } from "../../audit/verify.js";
@@ -66,8 +67,12 @@ function requireAuditRead(p: Principal): void {
 
 type AuditQueryInput = Omit<z.infer<typeof AuditQuery>, "limit" | "before_seq">;
 
-function toFilter(q: AuditQueryInput): Omit<AuditFilter, "limit"> {
+/** The query's filter, kept within the projects a limited principal may see. */
+function toFilter(q: AuditQueryInput, p: Principal): Omit<AuditFilter, "limit"> {
+  if (q.project_id) requireProjectAccess(p, q.project_id, "project");
+  const scope = projectScope(p);
   return {
+    ...(scope !== null ? { projectIds: scope } : {}),
     ...(q.action ? { action: q.action } : {}),
     ...(q.actor_id ? { actorId: q.actor_id } : {}),
     ...(q.target_id ? { targetId: q.target_id } : {}),
@@ -88,7 +93,7 @@ export function auditRoutes(deps: AuditRouteDeps): OpenAPIHono<ApiEnv> {
     requireAuditRead(c.get("principal"));
     const q = c.req.valid("query");
     const rows = await listAudit(deps.store.db, {
-      ...toFilter(q),
+      ...toFilter(q, c.get("principal")),
       ...(q.before_seq ? { beforeSeq: q.before_seq } : {}),
       limit: q.limit + 1,
     });
@@ -111,7 +116,7 @@ export function auditRoutes(deps: AuditRouteDeps): OpenAPIHono<ApiEnv> {
   app.openapi(exportRoute, async (c) => {
     requireAuditRead(c.get("principal"));
     const q = c.req.valid("query");
-    const chunks = exportAudit(deps.store.db, toFilter(q), q.format);
+    const chunks = exportAudit(deps.store.db, toFilter(q, c.get("principal")), q.format);
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         const next = await chunks.next();

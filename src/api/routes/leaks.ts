@@ -1,11 +1,11 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AdminService } from "../../admins/service.js";
+import type { MiddlewareHandler } from "hono";
 import type { LeakService } from "../../leaks/service.js";
 import { forbidden, KeywardError } from "../../core/errors.js";
 import { verifyGithubSignature, type GithubPublicKeys } from "../../leaks/github.js";
 import type { LeakedToken } from "../../leaks/service.js";
-import { requireAdmin } from "../auth.js";
+import { requireAdmin, type Authenticators } from "../auth.js";
 import { refuseBodiesOver } from "../body-limit.js";
 import type { ApiEnv } from "../env.js";
 
@@ -47,7 +47,10 @@ export const LEAK_REPORT_RESPONSE = { status: "accepted" } as const;
  */
 /** What these routes use, and nothing more. */
 export interface LeakRouteDeps {
-  admins: AdminService;
+  /** Admin keys and sessions, as on every management route. */
+  auth: Authenticators;
+  /** The CSRF guard for session-authenticated reports. */
+  csrf: MiddlewareHandler<ApiEnv>;
   leaks: LeakService;
   leakReportMaxBytes: number;
 }
@@ -108,7 +111,7 @@ export function leakRoutes(deps: LeakRouteDeps, githubKeys: GithubPublicKeys): O
     return accepted(c);
   });
 
-  app.post("/leaks", requireAdmin(deps.admins), async (c) => {
+  app.post("/leaks", deps.csrf, requireAdmin(deps.auth), async (c) => {
     const principal = c.get("principal");
     if (principal.role !== "owner" && principal.role !== "admin")
       throw forbidden("only owners and admins may report leaks");

@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Principal } from "../../audit/types.js";
+import { projectScope, requireProjectAccess } from "../../core/project-access.js";
 import type { Database } from "../../store/database.js";
-import { forbidden } from "../../core/errors.js";
+import { forbidden, KeywardError } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
 import { usageCsvChunks } from "../../usage/csv.js";
 import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../usage/query.js";
@@ -75,14 +77,30 @@ const exportRoute = createRoute({
   },
 });
 
-function toFilter(q: z.infer<typeof UsageQuery>): UsageFilter {
+/**
+ * The query's filter. A principal limited to some projects reads one of them at a time: the
+ * project_id asked for (if theirs), or their only project; with several, project_id is required.
+ */
+function toFilter(q: z.infer<typeof UsageQuery>, p: Principal): UsageFilter {
+  const scope = projectScope(p);
+  let projectId = q.project_id;
+  if (projectId) requireProjectAccess(p, projectId, "project");
+  else if (scope !== null) {
+    if (scope.length !== 1)
+      throw new KeywardError(
+        "invalid_request",
+        "your access is limited to some projects: pass project_id to read one of them",
+        [{ path: "project_id", message: "required for your access" }],
+      );
+    projectId = scope[0]!;
+  }
   return {
+    ...(projectId ? { projectId } : {}),
     groupBy: q.group_by,
     limit: q.limit,
     ...(q.since ? { since: Date.parse(q.since) } : {}),
     ...(q.until ? { until: Date.parse(q.until) } : {}),
     ...(q.key_id ? { keyId: q.key_id } : {}),
-    ...(q.project_id ? { projectId: q.project_id } : {}),
     ...(q.model ? { model: q.model } : {}),
   };
 }
@@ -97,7 +115,7 @@ export function usageRoutes(deps: UsageRouteDeps): OpenAPIHono<ApiEnv> {
   app.openapi(usage, async (c) => {
     if (!roleAllows(c.get("principal").role, "keys.read")) throw forbidden("your role may not read usage");
     const q = c.req.valid("query");
-    const data = await queryUsage(deps.store.db, toFilter(q));
+    const data = await queryUsage(deps.store.db, toFilter(q, c.get("principal")));
     return c.json({ object: "list" as const, group_by: q.group_by, data }, 200);
   });
   app.openapi(exportRoute, async (c) => {
@@ -105,7 +123,7 @@ export function usageRoutes(deps: UsageRouteDeps): OpenAPIHono<ApiEnv> {
     const q = c.req.valid("query");
     // Queried in full before the first byte, so a store failure is still a clean error response;
     // the rows are aggregates (≤ limit), the body is then streamed in chunks.
-    const data = await queryUsage(deps.store.db, toFilter(q));
+    const data = await queryUsage(deps.store.db, toFilter(q, c.get("principal")));
     if (q.format === "json") return c.json(data, 200);
     const chunks = usageCsvChunks(q.group_by, data);
     const encoder = new TextEncoder();

@@ -49,13 +49,21 @@ function workerCount(value: string | undefined): number {
   }
 }
 
-/** Prints the first owner admin key when the store is empty: once, on the terminal only, never through the logger. */
-async function printBootstrap(ctx: AppContext): Promise<void> {
+/**
+ * On an empty store: creates the first owner admin key and a one-time setup link for the
+ * first owner's account, and prints both once, on the terminal only, never through the logger.
+ * Call it once the port is known, so the link names the port the server is really on.
+ */
+async function printBootstrap(ctx: AppContext, ownerEmail: string | null): Promise<void> {
   const boot = await ctx.admins.bootstrap();
   if (!boot) return;
+  const setup = await ctx.invitations.setupLink(ownerEmail);
   process.stdout.write(
     `\nkeyward initialised. Your owner admin key (shown once, store it now):\n\n  ${boot.key}\n\n` +
-      `Use it with: export KEYWARD_ADMIN_KEY=<that key>\n\n`,
+      `Use it with: export KEYWARD_ADMIN_KEY=<that key>\n\n` +
+      (setup
+        ? `Set up the first owner's account in a browser (one-time link, expires ${new Date(setup.invitation.expires_at).toISOString()}):\n\n  ${setup.invite_url}\n\n`
+        : ""),
   );
 }
 
@@ -73,7 +81,7 @@ async function supervise(config: Config, workers: number, init: boolean): Promis
   const logger = createLogger(config.logLevel);
   const ctx = await createContext(config, logger);
   try {
-    if (init) await printBootstrap(ctx);
+    if (init) await printBootstrap(ctx, config.ownerEmail ?? null);
   } finally {
     await ctx.close();
   }
@@ -102,8 +110,8 @@ async function serveOne(config: Config, init: boolean): Promise<void> {
   const heapFlags = config.heapTuning ? tuneHeap() : [];
   const logger = createLogger(config.logLevel);
   const ctx = await createContext(config, logger);
-  if (init) await printBootstrap(ctx);
   const server = await startServer(ctx);
+  if (init) await printBootstrap(ctx, config.ownerEmail ?? null);
   logger.info(
     { url: server.url, store: ctx.store.dialect, location: ctx.store.location, heap_flags: heapFlags },
     "keyward listening",
