@@ -1,3 +1,5 @@
+import { CONSOLE_DIR, loadConsoleAssets } from "../console/assets.js";
+import { consoleRoutes } from "../console/routes.js";
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
@@ -215,6 +217,9 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
       },
     }),
   );
+
+  // The web console answers every other GET: after the API, so it never shadows a route.
+  app.route("/", consoleRoutes(loadConsoleAssets(CONSOLE_DIR)));
 
   app.notFound((c) =>
     c.json(

@@ -1,0 +1,48 @@
+import { useEffect, useMemo, useState } from "react";
+import { Redirect, Route, Switch } from "wouter";
+import type { Api, User } from "./api/client";
+import { SessionContext } from "./api/context";
+import { Layout } from "./components/Layout";
+import { Invite } from "./pages/Invite";
+import { Keys } from "./pages/Keys";
+import { Login } from "./pages/Login";
+import { Projects } from "./pages/Projects";
+
+/** The console: who is signed in decides between the public pages and the rest. */
+export function App({ api }: { api: Api }) {
+  const [user, setUser] = useState<User | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  useEffect(() => {
+    void api.GET("/api/v1/auth/me").then(({ data }) => {
+      setUser(data?.user ?? null);
+      setLoaded(true);
+    });
+  }, [api]);
+  const session = useMemo(() => ({ api, user, setUser }), [api, user]);
+  if (!loaded) return <p className="loading">Loading…</p>;
+  return (
+    <SessionContext.Provider value={session}>
+      <Switch>
+        <Route path="/login">{user ? <Redirect to="/" /> : <Login />}</Route>
+        <Route path="/invite/:token">{(params) => <Invite token={params.token} />}</Route>
+        <Route>
+          {user ? (
+            <Layout>
+              <Switch>
+                <Route path="/">
+                  <Projects />
+                </Route>
+                <Route path="/projects/:id">{(params) => <Keys projectId={params.id} />}</Route>
+                <Route>
+                  <h1>Page not found</h1>
+                </Route>
+              </Switch>
+            </Layout>
+          ) : (
+            <Redirect to="/login" />
+          )}
+        </Route>
+      </Switch>
+    </SessionContext.Provider>
+  );
+}

@@ -1,0 +1,24 @@
+import { createContext, useContext } from "react";
+import type { Api, User } from "./client";
+
+/** The API client and the signed-in person, given to every page by <App>. */
+export interface Session {
+  api: Api;
+  user: User | null;
+  setUser(user: User | null): void;
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error("useSession outside <SessionContext.Provider>");
+  return session;
+}
+
+/** What a role may do in the console; the API checks the same on every request. */
+export function can(user: User | null, action: "write-keys" | "write-projects"): boolean {
+  if (!user) return false;
+  if (action === "write-keys") return user.role !== "reader";
+  return user.role === "owner" || user.role === "admin";
+}
