@@ -172,7 +172,7 @@ function KeyTable(props: {
           <th scope="col">Permissions</th>
           <th scope="col">Created</th>
           <th scope="col">Last used</th>
-          <th scope="col">Expires</th>
+          <th scope="col">Expires / rotate by</th>
           <th scope="col">Status</th>
           {props.writable ? <th scope="col">Actions</th> : null}
         </tr>
