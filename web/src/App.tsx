@@ -7,6 +7,7 @@ import { Invite } from "./pages/Invite";
 import { Keys } from "./pages/Keys";
 import { Login } from "./pages/Login";
 import { Projects } from "./pages/Projects";
+import { Usage } from "./pages/Usage";
 
 /** The console: who is signed in decides between the public pages and the rest. */
 export function App({ api }: { api: Api }) {
@@ -33,6 +34,9 @@ export function App({ api }: { api: Api }) {
                   <Projects />
                 </Route>
                 <Route path="/projects/:id">{(params) => <Keys projectId={params.id} />}</Route>
+                <Route path="/usage">
+                  <Usage />
+                </Route>
                 <Route>
                   <h1>Page not found</h1>
                 </Route>

@@ -27,6 +27,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <Link href="/">Projects</Link>
           </li>
+          <li>
+            <Link href="/usage">Usage</Link>
+          </li>
         </ul>
       </nav>
       <main className="content">{children}</main>

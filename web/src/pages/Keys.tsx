@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
+import { Link } from "wouter";
 import { errorMessage, type CreateKey, type Key } from "../api/client";
 import { can, useSession } from "../api/context";
 import { CreateKeyForm } from "../components/CreateKeyForm";
@@ -180,7 +181,9 @@ function KeyTable(props: {
       <tbody>
         {props.keys.map((k) => (
           <tr key={k.id}>
-            <td>{k.name}</td>
+            <td>
+              <Link href={`/usage?key_id=${k.id}&group_by=hour`}>{k.name}</Link>
+            </td>
             <td className="mono">{k.masked_key}</td>
             <td>{describePermissions(k.permissions)}</td>
             <td>{formatDate(k.created_at)}</td>
