@@ -28,6 +28,11 @@ import { webhookRoutes } from "./routes/webhooks.js";
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
+/** One-time link tokens travel in the path (`/auth/invitations/<token>`): never into the log. */
+function loggablePath(path: string): string {
+  return path.replace(/(\/auth\/invitations\/)[^/]+/, "$1<token>");
+}
+
 /** A body in any other format is refused outright rather than read as "no body". */
 const jsonBodiesOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const type = c.req.header("content-type");
@@ -89,7 +94,7 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
       {
         request_id: requestId,
         method: c.req.method,
-        path: c.req.path,
+        path: loggablePath(c.req.path),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 100) / 100,
       },

@@ -182,6 +182,11 @@ describe.each(testDialects())("people (%s)", (dialect) => {
     expect((await member.browser.get(`/keys?project_id=${projectB}`)).status).toBe(404);
     expect((await member.browser.get(`/usage?group_by=project&project_id=${projectB}`)).status).toBe(404);
     expect((await member.browser.get("/usage?group_by=project")).status).toBe(200);
+    const verified = await member.browser.post("/keys/verify", { key: keyB.key });
+    expect(verified.body).toMatchObject({ valid: false, code: "NOT_FOUND", key_id: null, project_id: null });
+    expect((await reader.browser.post("/keys/verify", { key: keyB.key })).body).toMatchObject({
+      code: "VALID",
+    });
     expect((await t.client.getKey(keyB.id)).status).toBe("active");
 
     // Audit entries name the person who acted.

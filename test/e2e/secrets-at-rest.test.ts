@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Browser, tokenOf } from "../support/browser.js";
 import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 /**
@@ -33,6 +34,9 @@ describe.each(testDialects())("no secret at rest or in logs (%s)", (dialect) => 
     }
     const admin = await t.client.createAdminKey({ name: "ops", role: "admin" });
     secrets.push(admin.key);
+    // People: link tokens, passwords and session tokens are secrets too.
+    const people = await peopleSecrets(t);
+    secrets.push(...people);
     // Exercise verify (valid, wrong checksum) so those paths log too.
     for (const s of secrets.slice(0, 20)) {
       await t.client.verifyKey({ key: s });
@@ -43,6 +47,7 @@ describe.each(testDialects())("no secret at rest or in logs (%s)", (dialect) => 
   afterAll(async () => t?.stop());
 
   it("created more than 1,000 distinct secrets", () => {
+    expect(secrets.filter((s) => !s.startsWith("kw_")).length).toBeGreaterThanOrEqual(9);
     expect(new Set(secrets).size).toBe(secrets.length);
     expect(secrets.length).toBeGreaterThan(1000);
   });
@@ -61,7 +66,9 @@ describe.each(testDialects())("no secret at rest or in logs (%s)", (dialect) => 
       });
       expect(dump.toString("utf8")).toContain("key_secrets");
     }
-    const found = secrets.filter((s) => dump.includes(s) || dump.includes(s.slice(-38, -6)));
+    const found = secrets.filter(
+      (s) => dump.includes(s) || (s.startsWith("kw_") && dump.includes(s.slice(-38, -6))),
+    );
     expect(found).toEqual([]);
     // The scan is real: what *is* stored (the SHA-256 of each key) is found in the same bytes.
     const hashes = secrets.slice(1, 1001).map((s) => createHash("sha256").update(s).digest("hex"));
@@ -71,7 +78,9 @@ describe.each(testDialects())("no secret at rest or in logs (%s)", (dialect) => 
   it("no log line contains a secret, even at trace level", () => {
     expect(t.logs.lines.length).toBeGreaterThan(1000);
     const text = t.logs.text;
-    const found = secrets.filter((s) => text.includes(s) || text.includes(s.slice(-38, -6)));
+    const found = secrets.filter(
+      (s) => text.includes(s) || (s.startsWith("kw_") && text.includes(s.slice(-38, -6))),
+    );
     expect(found).toEqual([]);
   });
 
@@ -83,7 +92,27 @@ describe.each(testDialects())("no secret at rest or in logs (%s)", (dialect) => 
     expect(parsed.map((e) => e.seq)).toEqual(parsed.map((_, i) => i + 1));
     const csv = await t.client.exportAudit("csv");
     expect(csv.trimEnd().split("\r\n")).toHaveLength(parsed.length + 1);
-    const found = secrets.filter((s) => entries.includes(s.slice(-38, -6)));
+    const found = secrets.filter((s) => entries.includes(s.startsWith("kw_") ? s.slice(-38, -6) : s));
     expect(found).toEqual([]);
   });
 });
+
+/** Signs three people in through links; returns every link token, password and session token. */
+async function peopleSecrets(t: TestServer): Promise<string[]> {
+  const out: string[] = [];
+  const setup = (await t.ctx.invitations.setupLink("first@example.com"))!;
+  const owner = new Browser(t.url);
+  await owner.accept(setup.invite_url, { display_name: "First", password: "first owner passphrase" });
+  out.push(tokenOf(setup.invite_url), "first owner passphrase", owner.cookie!);
+  for (const who of ["second", "third"]) {
+    const inv = await owner.post<{ invite_url: string }>("/users/invitations", {
+      email: `${who}@example.com`,
+      role: "reader",
+    });
+    const b = new Browser(t.url);
+    await b.accept(inv.body.invite_url, { display_name: who, password: `${who} secret passphrase` });
+    await b.login(`${who}@example.com`, `${who} secret passphrase`);
+    out.push(tokenOf(inv.body.invite_url), `${who} secret passphrase`, b.cookie!);
+  }
+  return out;
+}

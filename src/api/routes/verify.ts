@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { KeyVerifier } from "../../keys/verify.js";
 import { forbidden } from "../../core/errors.js";
 import { isoOrNull } from "../../core/objects.js";
-import { roleAllows } from "../../core/roles.js";
+import { mayAccessProject, roleAllows } from "../../core/roles.js";
 import type { VerifyOutcome } from "../../keys/verify.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
@@ -54,6 +54,9 @@ export function verifyRoutes(deps: VerifyRouteDeps): OpenAPIHono<ApiEnv> {
       ...(b.model ? { models: [b.model] } : {}),
       ...(b.ip ? { ip: b.ip } : {}),
     });
+    // A principal limited to some projects learns nothing about keys of the others.
+    if (outcome.key && !mayAccessProject(c.get("principal"), outcome.key.projectId))
+      return c.json(verifyResultBody({ code: "NOT_FOUND", message: "no such key" }), 200);
     return c.json(verifyResultBody(outcome), 200);
   });
   return app;
