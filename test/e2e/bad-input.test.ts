@@ -892,8 +892,10 @@ describe.each(testDialects())("bad input to the management API (%s)", (dialect) 
     for (let i = 0; i < 3; i++) expect((await send(t, "GET", "/me")).status).toBe(200);
   });
 
-  it("an unknown route outside the API is a 404 in the same envelope", async () => {
-    expectError(await sendTo(t, "GET", "/nope"), { status: 404, code: "not_found" });
+  it("an unknown route outside the API and the console is a 404 in the same envelope", async () => {
+    // GET of any other path is a console page (the browser routes it); anything else is not.
+    expectError(await sendTo(t, "POST", "/nope"), { status: 404, code: "not_found" });
+    expectError(await sendTo(t, "GET", "/api/nope"), { status: 404, code: "not_found" });
   });
 
   it("echoes a client's X-Request-Id in the envelope", async () => {
