@@ -1,21 +1,27 @@
 import { useState, type FormEvent } from "react";
 import type { CreateKey, Permissions } from "../api/client";
 
-const RESOURCES = [
-  "models",
-  "chat_completions",
-  "completions",
-  "responses",
-  "embeddings",
-  "images",
-  "audio",
-  "files",
-  "fine_tuning",
-  "batches",
-  "moderations",
-  "assistants",
-] as const;
-type Resource = (typeof RESOURCES)[number];
+type Resource = keyof Extract<Permissions, { mode: "restricted" }>["resources"];
+/**
+ * Every resource a restricted key can be scoped to. Typed against the API's generated schema:
+ * a resource the server adds fails to compile here until it is listed (src/core/permissions.ts).
+ */
+const RESOURCE_SET: Record<Resource, true> = {
+  models: true,
+  chat_completions: true,
+  completions: true,
+  responses: true,
+  embeddings: true,
+  images: true,
+  audio: true,
+  files: true,
+  fine_tuning: true,
+  batches: true,
+  moderations: true,
+  assistants: true,
+  vector_stores: true,
+};
+const RESOURCES = Object.keys(RESOURCE_SET) as Resource[];
 type Access = "none" | "read" | "write";
 
 function list(value: string): string[] | null {
