@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { useSearch } from "wouter";
 import { errorMessage, type Schemas } from "../api/client";
 import { useSession } from "../api/context";
@@ -22,21 +22,23 @@ export function Usage() {
   const [until, setUntil] = useState(isoDay(1));
   const [rows, setRows] = useState<Schemas["UsageRow"][]>([]);
   const [error, setError] = useState<string | null>(null);
-  const query = {
-    group_by: groupBy,
-    since: `${since}T00:00:00Z`,
-    until: `${until}T00:00:00Z`,
-    ...(keyId ? { key_id: keyId } : {}),
-  };
-  const queryKey = JSON.stringify(query);
+  const query = useMemo(
+    () => ({
+      group_by: groupBy,
+      since: `${since}T00:00:00Z`,
+      until: `${until}T00:00:00Z`,
+      ...(keyId ? { key_id: keyId } : {}),
+    }),
+    [groupBy, since, until, keyId],
+  );
   useEffect(() => {
-    void api.GET("/api/v1/usage", { params: { query: JSON.parse(queryKey) as typeof query } }).then((r) => {
+    void api.GET("/api/v1/usage", { params: { query } }).then((r) => {
       if (r.data) {
         setRows(r.data.data);
         setError(null);
       } else setError(errorMessage(r.error, r.response));
     });
-  }, [api, queryKey]);
+  }, [api, query]);
   const csv = `/api/v1/usage/export?${new URLSearchParams({ ...query, format: "csv" })}`;
   const overTime = groupBy === "day" || groupBy === "hour";
   return (
