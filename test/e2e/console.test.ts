@@ -1,63 +1,20 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import OpenAI from "openai";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { axeProblems, chromiumAvailable, launchChromium, shoot, type BrowserGlobals } from "../support/chromium.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-if (process.env.CI === "true" && !existsSync(CHROMIUM))
-  throw new Error(
-    `CI=true but ${CHROMIUM} is missing: .ci/run installs Debian's chromium for the console tests`,
-  );
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const SHOTS = new URL("../../docs/screenshots/", import.meta.url).pathname;
 const OWNER = { email: "olga@example.com", name: "Olga Owner", password: "correct horse battery staple" };
 const READER = { email: "rita@example.com", name: "Rita Reader", password: "another long passphrase 42" };
 const XSS_NAME = "<img src=x onerror=window.__xss=1>";
-
-/** What the tests read of the page's globals (the suite compiles without the DOM library). */
-interface BrowserGlobals {
-  navigator: { clipboard: { readText(): Promise<string> } };
-  localStorage: Record<string, string>;
-  sessionStorage: Record<string, string>;
-}
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: unknown[];
-}
-
-/** axe-core on the page as it is now: the serious and critical violations. */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: AXE }).catch(() => page.evaluate(AXE));
-  const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run()).violations;
-  });
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help}, ${v.nodes.length} nodes`);
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.screenshot({ path: `${SHOTS}${name}-${scheme}.png`, fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
 
 /**
  * The console in real Chromium against the real server: the first owner from the setup link,
  * a key created, copied once, used through the gateway with the official SDK, rotated and
  * revoked; a reader who is offered no writes; a disabled person's session ending at once.
  */
-describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
+describe.skipIf(!chromiumAvailable())("web console in Chromium", () => {
   let mock: MockUpstream;
   let t: TestServer;
   let browser: Browser;
@@ -71,7 +28,7 @@ describe.skipIf(!existsSync(CHROMIUM))("web console in Chromium", () => {
       logLevel: "warn",
       config: { upstreamBaseUrl: mock.url, upstreamApiKey: "sk-console-provider-key" },
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    browser = await launchChromium();
     owner = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await owner.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.url });
     page = await owner.newPage();
