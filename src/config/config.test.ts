@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, usageIsDurable } from "./config.js";
 
 describe("config", () => {
   it("has single-machine defaults", () => {
@@ -14,6 +14,16 @@ describe("config", () => {
       heapTuning: true,
     });
     expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it("commits usage before answers end where several processes may serve, unless told otherwise", () => {
+    expect(usageIsDurable(loadConfig({}))).toBe(false);
+    expect(usageIsDurable(loadConfig({ KEYWARD_DATABASE_URL: "postgres://db/keyward" }))).toBe(true);
+    expect(usageIsDurable(loadConfig({ KEYWARD_REDIS_URL: "redis://127.0.0.1:6379" }))).toBe(true);
+    expect(usageIsDurable(loadConfig({ KEYWARD_USAGE_DURABLE: "on" }))).toBe(true);
+    const pgOff = { KEYWARD_DATABASE_URL: "postgres://db/keyward", KEYWARD_USAGE_DURABLE: "off" };
+    expect(usageIsDurable(loadConfig(pgOff))).toBe(false);
+    expect(() => loadConfig({ KEYWARD_USAGE_DURABLE: "sometimes" })).toThrow(ConfigError);
   });
 
   it("reads KEYWARD_* env and lets flags override", () => {

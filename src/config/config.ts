@@ -67,6 +67,11 @@ const ConfigSchema = z
       .default(32 * 1024 * 1024),
     /** Usage events: flush a batch to the store at least this often (the crash-loss window). */
     usageFlushMs: z.coerce.number().int().min(5).max(10_000).default(50),
+    /**
+     * Commit a request's usage before the end of its answer reaches the client: "on", "off",
+     * or "auto" (on with PostgreSQL or Redis, i.e. whenever replicas or workers may serve).
+     */
+    usageDurable: z.enum(["auto", "on", "off"]).default("auto"),
     /** Output tokens assumed for limits and budgets when a request sets no max_tokens. */
     defaultMaxOutputTokens: z.coerce.number().int().min(1).max(1_000_000).default(4096),
     /** Alerts: emitted alerts are written to the webhook outbox at least this often. */
@@ -207,6 +212,7 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_UPSTREAM_TIMEOUT_MS: "upstreamTimeoutMs",
   KEYWARD_GATEWAY_MAX_BODY_BYTES: "gatewayMaxBodyBytes",
   KEYWARD_USAGE_FLUSH_MS: "usageFlushMs",
+  KEYWARD_USAGE_DURABLE: "usageDurable",
   KEYWARD_PRICES_FILE: "pricesFile",
   KEYWARD_ALERT_FLUSH_MS: "alertFlushMs",
   KEYWARD_ALERT_DISPATCH_MS: "alertDispatchMs",
@@ -286,4 +292,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<ConfigInpu
 
 function stripUndefined(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * Whether usage is committed before an answer ends (`usageDurable`). "auto" turns it on where
+ * several processes serve (PostgreSQL or Redis configured): there, one killed replica must not
+ * take the metering of answers its clients already received with it. One embedded process
+ * keeps the 50 ms batching window, which costs no latency.
+ */
+export function usageIsDurable(config: Pick<Config, "usageDurable" | "databaseUrl" | "redisUrl">): boolean {
+  if (config.usageDurable !== "auto") return config.usageDurable === "on";
+  return config.databaseUrl !== undefined || config.redisUrl !== undefined;
 }

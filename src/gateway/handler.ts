@@ -17,7 +17,7 @@ import type { ResolvedUpstream, UpstreamDirectory } from "../upstreams/types.js"
 import type { ModelPrice } from "../usage/prices.js";
 import { costAt, type PriceTable } from "../usage/pricing.js";
 import type { UsageRecorder } from "../usage/recorder.js";
-import type { TokenUsage } from "../usage/types.js";
+import type { TokenUsage, UsageEvent } from "../usage/types.js";
 import { GATEWAY_ERRORS, sendError, verifyError, type GatewayError } from "./errors.js";
 import type { GatewayRequest, GatewayResponse } from "./exchange.js";
 import { upstreamRequestHeaders } from "./headers.js";
@@ -40,9 +40,21 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   trustProxy: boolean;
   defaultMaxOutputTokens: number;
+  /**
+   * Usage of a completed response is committed before its end reaches the client (see
+   * `usage.durable`): what a client saw succeed is metered even if the process is killed.
+   */
+  durableUsage: boolean;
   /** null: tracing is off, and costs nothing. */
   tracing: GatewayTracing | null;
 }
+
+/**
+ * Longest a completed answer waits for its usage to commit. Past it (the store is failing) the
+ * answer goes out anyway and the event stays queued for retry: the client is never held
+ * hostage to the store, and the upstream has already been paid.
+ */
+const DURABLE_WAIT_MS = 2_000;
 
 const BODYLESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
 /** Writes whose cost is metered in tokens (or free), so a budget can hold them. */
@@ -231,6 +243,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
           ? r.apiKey.allowsModel
           : null,
       extraHeaders: r.limitHeaders,
+      holdEnd: deps.durableUsage,
     });
     res.on("close", () => {
       if (!res.writableFinished) relay.abort();
@@ -265,10 +278,16 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       // The stream broke before its usage chunk: bill what was evidently consumed, never zero.
       usage = { prompt: Math.ceil((r.body?.length ?? 0) / 4), completion: relayed.dataEvents, cached: 0 };
     }
-    finish(r, relayed.status, usage, performance.now() - r.started);
+    finish(r, relayed.status, usage, performance.now() - r.started, relayed.complete);
   }
 
-  function finish(r: Forwarding, status: number, usage: TokenUsage | null, elapsedMs: number): void {
+  function finish(
+    r: Forwarding,
+    status: number,
+    usage: TokenUsage | null,
+    elapsedMs: number,
+    complete: (() => void) | null = null,
+  ): void {
     const tokens = usage ?? { prompt: 0, completion: 0, cached: 0 };
     const costMicros = costAt(r.price, tokens);
     if (r.ticket) {
@@ -277,7 +296,7 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
         deps.limiter.settle(r.ticket, tokens.prompt + tokens.completion, costMicros, deps.clock.now());
       else deps.limiter.release(r.ticket, deps.clock.now());
     }
-    deps.recorder.record({
+    const event: UsageEvent = {
       requestId: r.requestId,
       ts: deps.clock.now(),
       keyId: r.apiKey.keyId,
@@ -292,7 +311,9 @@ export function createGatewayHandler(deps: GatewayDeps): (req: GatewayRequest, r
       latencyMs: Math.round(elapsedMs),
       clientIp: r.ip,
       upstreamId: r.upstream.id,
-    });
+    };
+    if (complete) void deps.recorder.recordDurable(event, DURABLE_WAIT_MS).then(complete);
+    else deps.recorder.record(event);
     deps.metrics.requests.inc([r.route.endpoint, String(status)]);
     r.trace?.end({
       status,

@@ -22,6 +22,11 @@ export interface RelayOptions {
   filterModels: ((model: string) => boolean) | null;
   /** Headers keyward adds (rate-limit state). */
   extraHeaders: Record<string, string>;
+  /**
+   * Hold the end of a completed response until the caller has made its usage durable
+   * (`Relayed.complete`): a client never sees a success that a crash could leave unmetered.
+   */
+  holdEnd: boolean;
 }
 
 /** How one proxied request ended. */
@@ -33,6 +38,11 @@ export interface Relayed {
   dataEvents: number;
   /** When the upstream's response headers arrived (performance.now()), or null if they never did. */
   headersAt: number | null;
+  /**
+   * With `holdEnd`: sends the held end of the response (the whole body of a buffered answer,
+   * the end of a stream). Null when nothing is held.
+   */
+  complete: (() => void) | null;
 }
 
 /** Largest JSON body buffered to read usage from; larger ones are streamed through unread. */
@@ -138,34 +148,41 @@ export class ResponseRelay implements UpstreamHandler {
   }
 
   onEnd(): void {
+    const hold = this.o.holdEnd;
     if (this.mode === "buffer") {
       let body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       if (this.o.filterModels && this.status === 200) body = filterModelList(body, this.o.filterModels);
-      if (!this.clientGone) {
-        const headers = this.headers(false);
-        headers.push("content-length", String(body.length));
-        try {
-          this.res.writeHead(this.status, headers);
-        } catch {
-          // A head Node will not send (the parser lets through nothing it should refuse, but
-          // this runs from a socket event, where a throw would take the process down).
-          this.res.destroy();
-          return this.finish(502, null);
-        }
-        this.res.end(body);
-      }
-      // Read only after the answer is on its way: metering is not the client's wait.
+      if (!hold && !this.sendBuffered(body)) return this.finish(502, null);
+      // Read only after the answer is on its way: metering is not the client's wait (unless
+      // the answer waits for durable metering, when it must be read first).
       const usage = this.status < 400 ? usageFromJson(this.o.route.usage, body) : null;
-      return this.finish(this.clientGone ? 499 : this.status, usage);
+      const status = this.clientGone ? 499 : this.status;
+      return this.finish(status, usage, hold ? () => void this.sendBuffered(body) : null);
     }
-    if (this.mode === "sse") {
-      const tail = this.sse!.end();
-      if (!this.clientGone) this.res.end(tail || undefined);
-      return this.finish(this.clientGone ? 499 : this.status, this.sse!.usage);
+    const tail = this.mode === "sse" ? this.sse!.end() : "";
+    const end = () => {
+      if (!this.clientGone && !this.res.destroyed) this.res.end(tail || undefined);
+    };
+    if (!hold) end();
+    this.finish(this.clientGone ? 499 : this.status, this.sse?.usage ?? null, hold ? end : null);
+  }
+
+  /** Sends a buffered answer whole; false (connection cut) when Node refuses its head. */
+  private sendBuffered(body: Buffer): boolean {
+    if (this.clientGone || this.res.destroyed) return true;
+    const headers = this.headers(false);
+    headers.push("content-length", String(body.length));
+    try {
+      this.res.writeHead(this.status, headers);
+    } catch {
+      // A head Node will not send (the parser lets through nothing it should refuse, but
+      // this runs from a socket event, where a throw would take the process down).
+      this.res.destroy();
+      return false;
     }
-    if (!this.clientGone) this.res.end();
-    this.finish(this.clientGone ? 499 : this.status, null);
+    this.res.end(body);
+    return true;
   }
 
   onError(upstreamFailure: UpstreamFailure): void {
@@ -195,8 +212,14 @@ export class ResponseRelay implements UpstreamHandler {
     this.finish(error.status, null);
   }
 
-  private finish(status: number, usage: TokenUsage | null): void {
-    this.settle({ status, usage, dataEvents: this.sse?.dataEvents ?? 0, headersAt: this.headersAt });
+  private finish(status: number, usage: TokenUsage | null, complete: (() => void) | null = null): void {
+    this.settle({
+      status,
+      usage,
+      dataEvents: this.sse?.dataEvents ?? 0,
+      headersAt: this.headersAt,
+      complete,
+    });
   }
 
   /** Writes to the client, pausing the upstream until the client catches up. */

@@ -4,6 +4,7 @@ import { getRequestListener } from "@hono/node-server";
 import { createApiApp } from "../api/app.js";
 import type { AppContext } from "../app/context.js";
 import { ReplicaHeartbeat } from "../cluster/heartbeat.js";
+import { usageIsDurable } from "../config/config.js";
 import { nodeRequest } from "../gateway/exchange.js";
 import { createGatewayHandler } from "../gateway/handler.js";
 
@@ -42,6 +43,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
     maxBodyBytes: ctx.config.gatewayMaxBodyBytes,
     trustProxy: ctx.config.trustProxy,
     defaultMaxOutputTokens: ctx.config.defaultMaxOutputTokens,
+    durableUsage: usageIsDurable(ctx.config),
     tracing: ctx.tracing,
   });
   const { headersTimeoutMs, requestTimeoutMs } = ctx.config;

@@ -8,7 +8,8 @@ import type { UsageEvent } from "./types.js";
  * primary key and a re-sent row is ignored; the hourly/daily rollups are updated in the same
  * transaction from the rows actually inserted. On a failed write the batch stays queued and is
  * retried. `close()` (graceful shutdown) writes everything left, so SIGTERM loses nothing; a
- * hard crash loses at most the events of the last `flushMs`.
+ * hard crash loses at most the events of the last `flushMs` — except events recorded with
+ * `recordDurable`, whose caller waits for their commit before the client sees the answer.
  */
 export class UsageRecorder {
   private queue: UsageEvent[] = [];
@@ -16,6 +17,9 @@ export class UsageRecorder {
   private inFlight: UsageEvent[] = [];
   private stopTimer: (() => void) | undefined;
   private readonly writes = new SerialQueue();
+  /** Callers of `recordDurable` waiting for their event's commit, by request id. */
+  private readonly waiters = new Map<string, () => void>();
+  private flushSoon = false;
   recorded = 0;
 
   constructor(
@@ -30,6 +34,34 @@ export class UsageRecorder {
 
   record(event: UsageEvent): void {
     this.queue.push(event);
+  }
+
+  /**
+   * Records an event and resolves once it is committed, or after `maxWaitMs` if the store is
+   * failing (the event stays queued and is retried; the caller must not hold its client
+   * forever). A write starts at once rather than at the next tick of the timer: events that
+   * arrive while one is being written go together in the next (group commit), so the wait is
+   * about one transaction, and batches grow with load instead of the wait.
+   */
+  recordDurable(event: UsageEvent, maxWaitMs: number): Promise<void> {
+    this.queue.push(event);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(event.requestId);
+        resolve();
+      }, maxWaitMs);
+      this.waiters.set(event.requestId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (!this.flushSoon) {
+        this.flushSoon = true;
+        setImmediate(() => {
+          this.flushSoon = false;
+          void this.flush();
+        });
+      }
+    });
   }
 
   /** Events accepted but not yet written. */
@@ -50,12 +82,20 @@ export class UsageRecorder {
     try {
       await this.writer.write(batch);
       this.recorded += batch.length;
+      if (this.waiters.size) for (const e of batch) this.committed(e.requestId);
     } catch (err) {
       this.queue = batch.concat(this.queue);
       this.onError(err);
     } finally {
       this.inFlight = [];
     }
+  }
+
+  private committed(requestId: string): void {
+    const waiter = this.waiters.get(requestId);
+    if (!waiter) return;
+    this.waiters.delete(requestId);
+    waiter();
   }
 
   /**

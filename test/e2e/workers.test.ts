@@ -108,6 +108,7 @@ describe.skipIf(!redisUrl).each(testDialects())("serve --workers 2 (%s + Redis)"
       let sent = 0;
       let served = 0;
       let failed = 0;
+      const servedIds: string[] = [];
       const one = async () => {
         while (sent < total) {
           during(++sent);
@@ -119,15 +120,30 @@ describe.skipIf(!redisUrl).each(testDialects())("serve --workers 2 (%s + Redis)"
               body,
             });
             await res.body.text();
-            if (res.statusCode === 200) served++;
-            else failed++;
+            if (res.statusCode === 200) {
+              served++;
+              servedIds.push(String(res.headers["x-request-id"]));
+            } else failed++;
           } catch {
             failed++;
           }
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, one));
-      return { served, failed };
+      return { served, failed, servedIds };
+    };
+    /** Of these request ids, the ones with no usage row. */
+    const unmetered = async (ids: string[]) => {
+      const metered = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db!.db
+          .selectFrom("usage_events")
+          .select("request_id")
+          .where("request_id", "in", ids.slice(i, i + 500))
+          .execute();
+        for (const r of rows) metered.add(r.request_id);
+      }
+      return ids.filter((id) => !metered.has(id));
     };
 
     // A worker dies mid-burst: the other keeps serving and the primary starts a replacement.
@@ -136,6 +152,9 @@ describe.skipIf(!redisUrl).each(testDialects())("serve --workers 2 (%s + Redis)"
       if (sent === 500) process.kill(victim!, "SIGKILL");
     });
     expect(killed.served).toBeGreaterThan(1_500);
+    // Usage is committed before an answer ends (usage.durable is on with Redis): every answer
+    // the client received whole is metered, even those of the worker killed mid-flight.
+    expect(await unmetered(killed.servedIds)).toEqual([]);
     await expect
       .poll(async () => (await workerPids()).filter((pid) => pid !== victim), { timeout: 20_000 })
       .toHaveLength(2);
@@ -160,7 +179,7 @@ describe.skipIf(!redisUrl).each(testDialects())("serve --workers 2 (%s + Redis)"
       .executeTakeFirstOrThrow();
     expect(Number(rows.n)).toBe(drained.served);
     console.info(
-      `[workers ${dialect}] kill -9 burst: ${killed.served} served, ${killed.failed} failed; ` +
+      `[workers ${dialect}] kill -9 burst: ${killed.served} served and metered, ${killed.failed} failed; ` +
         `SIGTERM burst: ${drained.served} served and metered, ${drained.failed} refused`,
     );
   }, 120_000);
