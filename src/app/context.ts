@@ -239,7 +239,7 @@ export async function createContext(
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     maxAgeMs: config.sessionMaxAgeMs,
   });
-  const throttle = new LoginThrottle(clock, {
+  const throttle = new LoginThrottle(store, clock, {
     maxPerAccount: config.loginMaxFailures,
     maxPerIp: config.loginIpMaxFailures,
     windowMs: config.loginWindowMs,

@@ -1,4 +1,6 @@
+import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "../core/clock.js";
+import type { Database } from "../store/database.js";
 
 export interface ThrottleSettings {
   /** Failed sign-ins for one email within the window before it is refused. */
@@ -12,72 +14,76 @@ export interface ThrottleSettings {
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
+ * The throttle's rule, purely: with `max` failures of one subject inside the window, sign-in is
+ * refused until the oldest of those `max` leaves it. `account` and `ip` are the failure times
+ * inside the window, oldest first.
+ */
+export function decideThrottle(
+  account: readonly number[],
+  ip: readonly number[] | null,
+  settings: ThrottleSettings,
+  now: number,
+): ThrottleDecision {
+  const until = (times: readonly number[], max: number) =>
+    times.length >= max ? times[times.length - max]! + settings.windowMs - now : 0;
+  const wait = Math.max(until(account, settings.maxPerAccount), ip ? until(ip, settings.maxPerIp) : 0);
+  return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) } : { allowed: true };
+}
+
+/**
  * Sign-in throttling: counts failures per account (the email as typed, lower-cased, whether or
  * not it exists, so the throttle answers alike for unknown emails) and per client IP, in a
  * sliding window. Checked before the password is, so a locked account cannot be guessed at even
- * with the right password. In memory, per process: each replica throttles on its own (the
- * documented bound is N replicas × the limit).
+ * with the right password. Failures live in the store (table `login_failures`, subjects hashed),
+ * so every replica and worker counts the same ones: the bound is the limit, not N × the limit.
+ * Sign-in is rare and already pays for Argon2id, so the store round trips cost nothing that
+ * matters; rows older than the window are deleted as new failures come.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
+    private readonly store: Database,
     private readonly clock: Clock,
     private readonly settings: ThrottleSettings,
-    /** Bound on tracked keys, so a spray of random emails cannot grow memory without end. */
-    private readonly maxKeys = 100_000,
   ) {}
 
-  check(email: string, ip: string | null): ThrottleDecision {
+  async check(email: string, ip: string | null): Promise<ThrottleDecision> {
     const now = this.clock.now();
-    let wait = 0;
-    const account = this.recent(`a:${email}`, now);
-    if (account.length >= this.settings.maxPerAccount)
-      wait = Math.max(
-        wait,
-        account[account.length - this.settings.maxPerAccount]! + this.settings.windowMs - now,
-      );
-    if (ip !== null) {
-      const fromIp = this.recent(`i:${ip}`, now);
-      if (fromIp.length >= this.settings.maxPerIp)
-        wait = Math.max(wait, fromIp[fromIp.length - this.settings.maxPerIp]! + this.settings.windowMs - now);
-    }
-    return wait > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) } : { allowed: true };
+    const accountHash = subjectHash("a", email);
+    const ipHash = ip === null ? null : subjectHash("i", ip);
+    const rows = await this.store.db
+      .selectFrom("login_failures")
+      .select(["subject_hash", "at"])
+      .where("subject_hash", "in", ipHash ? [accountHash, ipHash] : [accountHash])
+      .where("at", ">", now - this.settings.windowMs)
+      .orderBy("at")
+      .execute();
+    const timesOf = (hash: string) => rows.filter((r) => r.subject_hash === hash).map((r) => Number(r.at));
+    return decideThrottle(timesOf(accountHash), ipHash ? timesOf(ipHash) : null, this.settings, now);
   }
 
-  recordFailure(email: string, ip: string | null): void {
+  async recordFailure(email: string, ip: string | null): Promise<void> {
     const now = this.clock.now();
-    if (this.failures.size >= this.maxKeys) this.prune(now);
-    this.push(`a:${email}`, now);
-    if (ip !== null) this.push(`i:${ip}`, now);
+    const subjects = [subjectHash("a", email), ...(ip === null ? [] : [subjectHash("i", ip)])];
+    await this.store.db
+      .insertInto("login_failures")
+      .values(subjects.map((subject_hash) => ({ id: randomUUID(), subject_hash, at: now })))
+      .execute();
+    await this.store.db
+      .deleteFrom("login_failures")
+      .where("at", "<=", now - this.settings.windowMs)
+      .execute();
   }
 
   /** A successful sign-in clears the account's failures (not the IP's). */
-  recordSuccess(email: string): void {
-    this.failures.delete(`a:${email}`);
+  async recordSuccess(email: string): Promise<void> {
+    await this.store.db
+      .deleteFrom("login_failures")
+      .where("subject_hash", "=", subjectHash("a", email))
+      .execute();
   }
+}
 
-  private recent(key: string, now: number): number[] {
-    const list = this.failures.get(key);
-    if (!list) return [];
-    const kept = list.filter((t) => t > now - this.settings.windowMs);
-    if (kept.length) this.failures.set(key, kept);
-    else this.failures.delete(key);
-    return kept;
-  }
-
-  private push(key: string, now: number): void {
-    const list = this.recent(key, now);
-    list.push(now);
-    this.failures.set(key, list);
-  }
-
-  private prune(now: number): void {
-    for (const key of [...this.failures.keys()]) this.recent(key, now);
-    // Still full of fresh entries: drop the oldest keys (Map keeps insertion order).
-    for (const key of this.failures.keys()) {
-      if (this.failures.size < this.maxKeys) break;
-      this.failures.delete(key);
-    }
-  }
+/** What a failure is counted against, never stored in the clear (passwords land in email fields). */
+function subjectHash(kind: "a" | "i", value: string): string {
+  return createHash("sha256").update(`${kind}:${value}`).digest("hex");
 }

@@ -143,7 +143,7 @@ export class UserService {
     replacedToken: string | null,
   ): Promise<LoginResult> {
     const email = normaliseEmail(emailInput);
-    const gate = this.throttle.check(email, origin.ip);
+    const gate = await this.throttle.check(email, origin.ip);
     if (!gate.allowed)
       return { ok: false, code: "too_many_attempts", retryAfterSeconds: gate.retryAfterSeconds };
     const row = await this.store.db
@@ -155,10 +155,10 @@ export class UserService {
       ? await this.passwords.verify(row.password_hash, password)
       : (await this.passwords.verify(await this.dummy(), password), false);
     if (!row || !verified || row.disabled_at !== null) {
-      this.throttle.recordFailure(email, origin.ip);
+      await this.throttle.recordFailure(email, origin.ip);
       return { ok: false, code: "invalid_credentials" };
     }
-    this.throttle.recordSuccess(email);
+    await this.throttle.recordSuccess(email);
     const replaced = replacedToken ? await this.sessions.idOfToken(replacedToken) : null;
     const actor: Actor = { ...origin, id: row.id, role: row.role };
     if (replaced) await this.sessions.end(actor, replaced);

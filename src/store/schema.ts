@@ -136,6 +136,7 @@ export interface DB {
   key_destinations: KeyDestinationsTable;
   secret_pushes: SecretPushesTable;
   replicas: ReplicasTable;
+  login_failures: LoginFailuresTable;
   users: UsersTable;
   sessions: SessionsTable;
   invitations: InvitationsTable;
@@ -190,6 +191,13 @@ export interface InvitationsTable {
 }
 
 /** A serving process's heartbeat (migration 0011); see src/cluster/heartbeat.ts. */
+/** One failed sign-in, counted against an account or an IP (hashed). */
+export interface LoginFailuresTable {
+  id: string;
+  subject_hash: string;
+  at: number;
+}
+
 export interface ReplicasTable {
   id: string;
   host: string;
