@@ -121,11 +121,13 @@ export function keysNeedingAttention(
   return out;
 }
 
-/** Dollars for a summary card: cents below $1,000, whole dollars above. */
+/** Dollars for a table or card: cents, whole dollars from $1,000, two significant digits below a cent. */
 export function usd(value: number): string {
+  if (value > 0 && value < 0.01)
+    return value.toLocaleString("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 2 });
   return value.toLocaleString("en-US", {
     style: "currency",
     currency: "USD",
-    maximumFractionDigits: value >= 1000 ? 0 : value > 0 && value < 0.01 ? 4 : 2,
+    maximumFractionDigits: value >= 1000 ? 0 : 2,
   });
 }
