@@ -156,8 +156,6 @@ describe.skipIf(!chromiumAvailable())("console admin pages in Chromium", () => {
       .getByText("alpha")
       .waitFor();
     await pending.getByRole("row", { name: new RegExp(READER.email) }).waitFor();
-    axeReport.members = await axeProblems(page);
-    await shoot(page, "members");
 
     const member = await accept(memberUrl, MEMBER);
     memberContext = member.context;
@@ -194,6 +192,8 @@ describe.skipIf(!chromiumAvailable())("console admin pages in Chromium", () => {
     await expect.poll(() => row.textContent()).toContain("member");
     const users = await admin<{ data: Array<{ email: string; role: string }> }>("GET", "/users");
     expect(users.data.find((u) => u.email === READER.email)?.role).toBe("member");
+    axeReport.members = await axeProblems(page);
+    await shoot(page, "members");
     await readerContext.close();
   });
 

@@ -92,9 +92,9 @@ export function Members() {
               <td>{u.role}</td>
               <td>{describeProjects(u.projects, projects)}</td>
               <td>{u.disabled_at === null ? "active" : "disabled"}</td>
-              <td className="actions">
+              <td>
                 {mayChange(me, u) ? (
-                  <>
+                  <div className="actions">
                     <button
                       type="button"
                       aria-label={`Edit ${u.email}`}
@@ -117,7 +117,7 @@ export function Members() {
                     >
                       Reset link
                     </button>
-                  </>
+                  </div>
                 ) : null}
               </td>
             </tr>
