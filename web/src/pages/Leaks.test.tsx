@@ -50,6 +50,14 @@ function route(call: Call) {
           created_at: "2026-12-01T00:00:00Z",
         },
         {
+          id: "key_5",
+          name: "ci-token",
+          canary: false,
+          masked_key: "kw_live_…Leak",
+          project_id: "proj_a",
+          created_at: "2026-12-01T00:00:00Z",
+        },
+        {
           id: "key_n",
           name: "normal",
           canary: false,
@@ -76,7 +84,7 @@ describe("Leaks page", () => {
   it("lists keys contained after a leak, canary keys and canary uses", async () => {
     renderWith(<Leaks />, route, person("owner"));
     const contained = await screen.findByRole("table", { name: "Keys contained after a leak" });
-    const row = await within(contained).findByRole("row", { name: /key_5/ });
+    const row = await within(contained).findByRole("row", { name: /ci-token \(kw_live_…Leak\)/ });
     expect(row.textContent).toContain("revoked automatically");
     expect(row.textContent).toContain("reported by github at https://github.com/x/y");
     expect(within(contained).queryByRole("row", { name: /key_4/ })).toBeNull();

@@ -21,6 +21,8 @@ interface LeakData {
   contained: AuditEntry[];
   canaryUses: AuditEntry[];
   canaries: Key[];
+  /** Every key read, by id, to name the keys in the audit entries. */
+  keys: Map<string, Key>;
   projects: Project[];
 }
 
@@ -40,6 +42,7 @@ async function fetchLeaks(api: Api, auditable: boolean): Promise<LeakData | stri
     canaryUses = used?.data?.data ?? [];
   }
   const canaries: Key[] = [];
+  const keys = new Map<string, Key>();
   let after: string | undefined;
   for (let page = 0; page < CANARY_PAGES; page++) {
     const r = await api.GET("/api/v1/keys", {
@@ -47,11 +50,12 @@ async function fetchLeaks(api: Api, auditable: boolean): Promise<LeakData | stri
     });
     if (!r.data) return errorMessage(r.error, r.response);
     canaries.push(...r.data.data.filter((k) => k.canary));
+    for (const k of r.data.data) keys.set(k.id, k);
     if (!r.data.has_more || !r.data.next_cursor) break;
     after = r.data.next_cursor;
   }
   const p = await api.GET("/api/v1/projects", { params: { query: { limit: 100 } } });
-  return { contained, canaryUses, canaries, projects: p.data?.data ?? [] };
+  return { contained, canaryUses, canaries, keys, projects: p.data?.data ?? [] };
 }
 
 /**
@@ -63,6 +67,7 @@ export function Leaks() {
   const [contained, setContained] = useState<AuditEntry[]>([]);
   const [canaryUses, setCanaryUses] = useState<AuditEntry[]>([]);
   const [canaries, setCanaries] = useState<Key[]>([]);
+  const [keys, setKeys] = useState<Map<string, Key>>(new Map());
   const [projects, setProjects] = useState<Project[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -78,6 +83,7 @@ export function Leaks() {
         setContained(r.contained);
         setCanaryUses(r.canaryUses);
         setCanaries(r.canaries);
+        setKeys(r.keys);
         setProjects(r.projects);
       }),
     [api, auditable],
@@ -87,6 +93,10 @@ export function Leaks() {
   }, [load]);
 
   const names = new Map(projects.map((p) => [p.id, p.name]));
+  const keyName = (id: string) => {
+    const k = keys.get(id);
+    return k ? `${k.name} (${k.masked_key})` : id;
+  };
   const close = useCallback(() => {
     setSecret(null);
     setCreating(false);
@@ -117,7 +127,7 @@ export function Leaks() {
             {contained.map((e) => (
               <tr key={e.seq}>
                 <td>{formatDate(e.ts)}</td>
-                <td className="mono">{e.target_id}</td>
+                <td className="mono">{keyName(e.target_id)}</td>
                 <td>{e.action === "key.revoked" ? "revoked automatically" : "disabled automatically"}</td>
                 <td>{String(e.changes.reason).replace(/^leaked: /, "")}</td>
               </tr>
@@ -179,7 +189,7 @@ export function Leaks() {
             {canaryUses.map((e) => (
               <tr key={e.seq}>
                 <td>{formatDate(e.ts)}</td>
-                <td className="mono">{e.target_id}</td>
+                <td className="mono">{keyName(e.target_id)}</td>
                 <td>{e.ip ?? "—"}</td>
                 <td>{e.user_agent ?? "—"}</td>
               </tr>
