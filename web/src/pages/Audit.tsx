@@ -105,16 +105,16 @@ export function Audit() {
             <tr key={e.seq}>
               <td>{e.seq}</td>
               <td>{formatDate(e.ts)}</td>
-              <td className="mono">
+              <td className="mono small">
                 {e.actor_id}
                 {e.actor_role ? ` (${e.actor_role})` : ""}
               </td>
               <td>{e.action}</td>
-              <td className="mono">
+              <td className="mono small">
                 {e.target_type} {e.target_id}
               </td>
               <td>{e.ip ?? "—"}</td>
-              <td className="mono small">{summarise(e.changes)}</td>
+              <td className="mono small wide">{summarise(e.changes)}</td>
             </tr>
           ))}
         </tbody>
