@@ -43,6 +43,8 @@ function route(call: Call) {
   if (call.path === "/api/v1/projects") return { body: list(projects) };
   if (call.method === "POST" && call.path === "/api/v1/users/invitations")
     return { status: 201, body: { invite_url: "http://console.test/invite/tok123", invitation: {} } };
+  if (call.method === "POST" && call.path === "/api/v1/users/usr_m/reset-link")
+    return { status: 201, body: { reset_url: "http://console.test/invite/reset456", expires_at: 1 } };
   if (call.method === "PATCH") return { body: { user: people[1] } };
   if (call.method === "DELETE") return {};
   return { status: 404, body: { error: { code: "not_found", message: "nope" } } };
@@ -95,6 +97,17 @@ describe("Members page", () => {
     const patch = calls.find((c) => c.method === "PATCH");
     expect(patch?.path).toBe("/api/v1/users/usr_m");
     expect(patch?.body).toEqual({ disabled: true });
+  });
+
+  it("Reset link shows a one-time link to copy", async () => {
+    renderWith(<Members />, route, { ...person("owner"), id: "usr_o" });
+    const ui = userEvent.setup();
+    await ui.click(await screen.findByRole("button", { name: "Reset link for mia@example.com" }));
+    const dialog = await screen.findByRole("dialog", { name: "Reset link for mia@example.com" });
+    const link = within(dialog).getByLabelText("Reset link") as HTMLInputElement;
+    expect(link.value).toBe("http://console.test/invite/reset456");
+    await ui.click(within(dialog).getByRole("button", { name: "Copy" }));
+    expect(await navigator.clipboard.readText()).toBe("http://console.test/invite/reset456");
   });
 
   it("revokes a pending invitation", async () => {
