@@ -1,7 +1,13 @@
 import OpenAI from "openai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { axeProblems, chromiumAvailable, launchChromium, shoot, type BrowserGlobals } from "../support/chromium.js";
+import {
+  axeProblems,
+  chromiumAvailable,
+  launchChromium,
+  shoot,
+  type BrowserGlobals,
+} from "../support/chromium.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 
@@ -63,7 +69,7 @@ describe.skipIf(!chromiumAvailable())("web console in Chromium", () => {
     await page.getByLabel("Display name").fill(OWNER.name);
     await page.getByLabel("Password").fill(OWNER.password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { name: "Projects" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
     await expect.poll(() => page.getByText(OWNER.name).count()).toBe(1);
   });
 
@@ -78,6 +84,8 @@ describe.skipIf(!chromiumAvailable())("web console in Chromium", () => {
     await page.getByRole("alert").filter({ hasText: "Wrong email or password." }).waitFor();
     await page.getByLabel("Password").fill(OWNER.password);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await page.getByRole("link", { name: "Projects", exact: true }).click();
     await page.getByRole("heading", { name: "Projects" }).waitFor();
   });
 
@@ -167,6 +175,7 @@ describe.skipIf(!chromiumAvailable())("web console in Chromium", () => {
     await reader.getByLabel("Display name").fill(READER.name);
     await reader.getByLabel("Password").fill(READER.password);
     await reader.getByRole("button", { name: "Create account" }).click();
+    await reader.getByRole("link", { name: "Projects", exact: true }).click();
     await reader.getByRole("link", { name: "web" }).click();
     await reader.getByRole("table", { name: "Keys" }).waitFor();
     await reader.getByRole("cell", { name: "console-key", exact: true }).waitFor();

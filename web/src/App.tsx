@@ -3,10 +3,16 @@ import { Redirect, Route, Switch } from "wouter";
 import type { Api, User } from "./api/client";
 import { SessionContext } from "./api/context";
 import { Layout } from "./components/Layout";
+import { AdminKeys } from "./pages/AdminKeys";
+import { Audit } from "./pages/Audit";
 import { Invite } from "./pages/Invite";
 import { Keys } from "./pages/Keys";
+import { Leaks } from "./pages/Leaks";
 import { Login } from "./pages/Login";
+import { Members } from "./pages/Members";
+import { Overview } from "./pages/Overview";
 import { Projects } from "./pages/Projects";
+import { Settings } from "./pages/Settings";
 import { Usage } from "./pages/Usage";
 
 /** The console: who is signed in decides between the public pages and the rest. */
@@ -31,11 +37,29 @@ export function App({ api }: { api: Api }) {
             <Layout>
               <Switch>
                 <Route path="/">
+                  <Overview />
+                </Route>
+                <Route path="/projects">
                   <Projects />
                 </Route>
                 <Route path="/projects/:id">{(params) => <Keys projectId={params.id} />}</Route>
                 <Route path="/usage">
                   <Usage />
+                </Route>
+                <Route path="/members">
+                  <Members />
+                </Route>
+                <Route path="/admin-keys">
+                  <AdminKeys />
+                </Route>
+                <Route path="/audit">
+                  <Audit />
+                </Route>
+                <Route path="/leaks">
+                  <Leaks />
+                </Route>
+                <Route path="/settings">
+                  <Settings />
                 </Route>
                 <Route>
                   <h1>Page not found</h1>

@@ -7,6 +7,14 @@ export type Project = Schemas["Project"];
 export type Key = Schemas["Key"];
 export type CreateKey = Schemas["CreateKey"];
 export type Permissions = Schemas["Permissions"];
+export type Role = User["role"];
+export type Invitation = Schemas["Invitation"];
+export type AdminKey = Schemas["AdminKey"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditReport = Schemas["AuditVerifyReport"];
+export type Upstream = Schemas["Upstream"];
+export type UsageRow = Schemas["UsageRow"];
+export type Delivery = Schemas["WebhookDelivery"];
 
 /**
  * The management API as the console calls it: typed from the server's own OpenAPI document
@@ -45,6 +53,8 @@ export function errorMessage(body: unknown, response?: Response): string {
       return "This link has already been used. Ask for a new one.";
     case "invitation_expired":
       return "This link has expired. Ask for a new one.";
+    case "not_found":
+      return "It no longer exists: someone may have removed it. Reload the page.";
     case undefined:
       return response
         ? `The server answered ${response.status}. Try again.`

@@ -17,8 +17,13 @@ export function useSession(): Session {
 }
 
 /** What a role may do in the console; the API checks the same on every request. */
-export function can(user: User | null, action: "write-keys" | "write-projects"): boolean {
+export function can(
+  user: User | null,
+  action: "write-keys" | "write-projects" | "manage-people" | "read-audit",
+): boolean {
   if (!user) return false;
   if (action === "write-keys") return user.role !== "reader";
+  if (action === "read-audit") return user.role !== "member";
+  // write-projects and manage-people (admins.read / admins.write) belong to owners and admins.
   return user.role === "owner" || user.role === "admin";
 }

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { Link, useLocation } from "wouter";
-import { useSession } from "../api/context";
+import { can, useSession } from "../api/context";
 
 /** Sidebar, the signed-in person and "Sign out" around every signed-in page. */
 export function Layout({ children }: { children: ReactNode }) {
@@ -25,10 +25,34 @@ export function Layout({ children }: { children: ReactNode }) {
       <nav aria-label="Main" className="sidebar">
         <ul>
           <li>
-            <Link href="/">Projects</Link>
+            <Link href="/">Overview</Link>
+          </li>
+          <li>
+            <Link href="/projects">Projects</Link>
           </li>
           <li>
             <Link href="/usage">Usage</Link>
+          </li>
+          {can(user, "manage-people") ? (
+            <>
+              <li>
+                <Link href="/members">Members</Link>
+              </li>
+              <li>
+                <Link href="/admin-keys">Admin keys</Link>
+              </li>
+            </>
+          ) : null}
+          {can(user, "read-audit") ? (
+            <li>
+              <Link href="/audit">Audit log</Link>
+            </li>
+          ) : null}
+          <li>
+            <Link href="/leaks">Leaks</Link>
+          </li>
+          <li>
+            <Link href="/settings">Settings</Link>
           </li>
         </ul>
       </nav>

@@ -4,7 +4,16 @@ import { useState } from "react";
  * A new secret, shown once: Copy, the warning, and ready snippets. The secret lives only in
  * the props of this component; when the dialog closes, its parent drops it.
  */
-export function SecretOnce({ secret, onDone }: { secret: string; onDone(): void }) {
+export function SecretOnce({
+  secret,
+  onDone,
+  admin = false,
+}: {
+  secret: string;
+  onDone(): void;
+  /** An admin key: snippets for the CLI instead of the OpenAI SDK. */
+  admin?: boolean;
+}) {
   const [copied, setCopied] = useState(false);
   const base = `${window.location.origin}/v1`;
   const copy = async () => {
@@ -22,17 +31,25 @@ export function SecretOnce({ secret, onDone }: { secret: string; onDone(): void 
         </button>
       </div>
       <p aria-live="polite">{copied ? "Copied to the clipboard." : ""}</p>
-      <details>
-        <summary>Use it</summary>
-        <h3>.env</h3>
-        <pre>{`OPENAI_API_KEY=${secret}\nOPENAI_BASE_URL=${base}`}</pre>
-        <h3>Python</h3>
-        <pre>{`from openai import OpenAI\nclient = OpenAI(api_key="${secret}", base_url="${base}")`}</pre>
-        <h3>Node.js</h3>
-        <pre>{`import OpenAI from "openai";\nconst client = new OpenAI({ apiKey: "${secret}", baseURL: "${base}" });`}</pre>
-        <h3>curl</h3>
-        <pre>{`curl ${base}/chat/completions \\\n  -H "Authorization: Bearer ${secret}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`}</pre>
-      </details>
+      {admin ? (
+        <details>
+          <summary>Use it</summary>
+          <h3>CLI</h3>
+          <pre>{`export KEYWARD_URL=${window.location.origin}\nexport KEYWARD_ADMIN_KEY=${secret}\nkeyward keys list --json`}</pre>
+        </details>
+      ) : (
+        <details>
+          <summary>Use it</summary>
+          <h3>.env</h3>
+          <pre>{`OPENAI_API_KEY=${secret}\nOPENAI_BASE_URL=${base}`}</pre>
+          <h3>Python</h3>
+          <pre>{`from openai import OpenAI\nclient = OpenAI(api_key="${secret}", base_url="${base}")`}</pre>
+          <h3>Node.js</h3>
+          <pre>{`import OpenAI from "openai";\nconst client = new OpenAI({ apiKey: "${secret}", baseURL: "${base}" });`}</pre>
+          <h3>curl</h3>
+          <pre>{`curl ${base}/chat/completions \\\n  -H "Authorization: Bearer ${secret}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`}</pre>
+        </details>
+      )}
       <button type="button" onClick={onDone}>
         Done
       </button>
