@@ -109,7 +109,7 @@ describe.skipIf(!chromiumAvailable())("console pages: keyboard, phone width, axe
     await page.keyboard.press("Tab");
     await page.keyboard.type(OWNER.password);
     await page.keyboard.press("Enter");
-    await page.getByRole("heading", { name: "Projects" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
 
     await page.getByRole("button", { name: "Sign out" }).focus();
     await page.keyboard.press("Enter");
@@ -120,13 +120,19 @@ describe.skipIf(!chromiumAvailable())("console pages: keyboard, phone width, axe
     await page.keyboard.press("Tab");
     await page.keyboard.type(OWNER.password);
     await page.keyboard.press("Enter");
-    await page.getByRole("heading", { name: "Projects" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
   });
 
   const pages = () => [
-    { path: "/", heading: "Projects" },
+    { path: "/", heading: "Overview" },
+    { path: "/projects", heading: "Projects" },
     { path: `/projects/${projectId}`, heading: "API keys" },
     { path: `/usage?key_id=${keyId}&group_by=hour`, heading: "Usage" },
+    { path: "/members", heading: "Members" },
+    { path: "/admin-keys", heading: "Admin keys" },
+    { path: "/audit", heading: "Audit log" },
+    { path: "/leaks", heading: "Leaks" },
+    { path: "/settings", heading: "Settings" },
   ];
 
   it("every page: each control is reached with Tab, nothing scrolls sideways on a phone, axe is clean", async () => {
