@@ -24,7 +24,10 @@ describe.each(testDialects())("budget ledger (%s)", (dialect) => {
       loads.push(`${scope}:${id}`);
       return spent;
     };
-    return { loads, ledger: (owner = "a", leaseMs = 1_000) => new BudgetLedger(db.db, loader, owner, leaseMs) };
+    return {
+      loads,
+      ledger: (owner = "a", leaseMs = 1_000) => new BudgetLedger(db.db, loader, owner, leaseMs),
+    };
   }
   const key: BudgetSubject = { scope: "key", id: "key_1", limits: budget(0.001) }; // 1000 µ$
 

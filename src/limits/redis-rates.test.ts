@@ -36,15 +36,24 @@ describe.skipIf(!url)("shared rate limits (Lua, real Redis)", () => {
     const results = await Promise.all(Array.from({ length: 60 }, () => rates.admit(base, s)));
     expect(results.filter((r) => r.ok)).toHaveLength(20);
     const refused = results.find((r) => !r.ok);
-    expect(refused).toMatchObject({ ok: false, failed: { kind: "requests", limit: 20, remaining: 0, resetAt: base.now + 60_000 } });
+    expect(refused).toMatchObject({
+      ok: false,
+      failed: { kind: "requests", limit: 20, remaining: 0, resetAt: base.now + 60_000 },
+    });
     expect((await rates.admit({ ...base, now: base.now + 59_999 }, s)).ok).toBe(false);
     const later = await rates.admit({ ...base, now: base.now + 70_000 }, s);
-    expect(later).toMatchObject({ ok: true, checks: [{ kind: "requests", remaining: 19, resetAt: base.now + 130_000 }] });
+    expect(later).toMatchObject({
+      ok: true,
+      checks: [{ kind: "requests", remaining: 19, resetAt: base.now + 130_000 }],
+    });
   });
 
   it("is all-or-nothing across subjects and limits: a refusal consumes nothing", async () => {
     const rates = fresh();
-    const s: RateSubject[] = [key({ rpm: 5, tpm: 150 }), { scope: "project", id: "proj_1", limits: { rpm: 2 } }];
+    const s: RateSubject[] = [
+      key({ rpm: 5, tpm: 150 }),
+      { scope: "project", id: "proj_1", limits: { rpm: 2 } },
+    ];
     expect((await rates.admit(base, s)).ok).toBe(true); // key: 1 req 100 tok; project: 1 req
     const tokens = await rates.admit(base, s); // 200 tokens > 150
     expect(tokens).toMatchObject({ ok: false, failed: { scope: "key", kind: "tokens" } });
@@ -62,7 +71,13 @@ describe.skipIf(!url)("shared rate limits (Lua, real Redis)", () => {
     if (!a.ok) throw new Error("refused");
     await rates.finish(a.ticket, 10, false); // 100 estimated → 10 used
     const b = await rates.admit({ ...base, estimatedTokens: 240 }, s);
-    expect(b).toMatchObject({ ok: true, checks: [{ kind: "requests", remaining: 0 }, { kind: "tokens", remaining: 0 }] });
+    expect(b).toMatchObject({
+      ok: true,
+      checks: [
+        { kind: "requests", remaining: 0 },
+        { kind: "tokens", remaining: 0 },
+      ],
+    });
     if (!b.ok) throw new Error("refused");
     await rates.finish(b.ticket, 0, true); // refused later (a budget): request and tokens back
     expect((await rates.admit({ ...base, estimatedTokens: 240 }, s)).ok).toBe(true);
@@ -79,7 +94,10 @@ describe.skipIf(!url)("shared rate limits (Lua, real Redis)", () => {
     const a = await rates.admit(base, s);
     const b = await rates.admit(base, s);
     expect([a.ok, b.ok]).toEqual([true, true]);
-    expect(await rates.admit(base, s)).toMatchObject({ ok: false, failed: { kind: "concurrency", limit: 2 } });
+    expect(await rates.admit(base, s)).toMatchObject({
+      ok: false,
+      failed: { kind: "concurrency", limit: 2 },
+    });
     if (!a.ok) throw new Error("refused");
     await rates.finish(a.ticket, 0, false);
     expect(rates.held).toBe(1);

@@ -25,8 +25,7 @@ export interface RedisRateTicket {
 }
 
 export type RedisRateDecision =
-  | { ok: true; ticket: RedisRateTicket; checks: Check[] }
-  | { ok: false; failed: Check; checks: Check[] };
+  { ok: true; ticket: RedisRateTicket; checks: Check[] } | { ok: false; failed: Check; checks: Check[] };
 
 const KINDS: Record<number, LimitKind> = { 1: "requests", 2: "tokens", 3: "concurrency" };
 
@@ -58,7 +57,12 @@ export class RedisRates {
 
   async admit(r: AdmissionRequest, subjects: readonly RateSubject[]): Promise<RedisRateDecision> {
     const keys: string[] = [];
-    const args: Array<string | number> = [r.now, this.leaseMs, `${this.instance}:${this.next++}`, r.estimatedTokens];
+    const args: Array<string | number> = [
+      r.now,
+      this.leaseMs,
+      `${this.instance}:${this.next++}`,
+      r.estimatedTokens,
+    ];
     let concurrent = false;
     for (const s of subjects) {
       const base = `${this.prefix}${s.scope}:${s.id}`;

@@ -26,7 +26,12 @@ export interface LimitsRuntime {
   close(): Promise<void>;
 }
 
-const SINGLE_PROCESS: LimitsHealth = { shared: 0, rate_limits: "per process", budgets: "process", degraded: false };
+const SINGLE_PROCESS: LimitsHealth = {
+  shared: 0,
+  rate_limits: "per process",
+  budgets: "process",
+  degraded: false,
+};
 
 /**
  * Chooses how limits are counted, once, from the deployment:
@@ -54,7 +59,9 @@ export function setupLimits(
     .slice(0, 16);
   const connection = settings.redisUrl ? openRedis(settings.redisUrl, "limits", logger) : null;
   connection?.connect().catch(() => undefined); // ioredis keeps reconnecting by itself
-  const redis = connection ? new RedisRates(connection, `keyward:limits:${dataSet}:`, settings.leaseMs) : null;
+  const redis = connection
+    ? new RedisRates(connection, `keyward:limits:${dataSet}:`, settings.leaseMs)
+    : null;
   const ledger = new BudgetLedger(store.db, loadSpend, randomUUID(), settings.leaseMs);
   const shared = new SharedAdmission({ redis, local, redisDown: settings.redisDown, ledger, alerts, logger });
   const stopRenewing = every(Math.floor(settings.leaseMs / 3), () => void shared.renew(clock.now()));
@@ -64,7 +71,9 @@ export function setupLimits(
       .then((n) => {
         if (n) logger.info({ released: n }, "released budget holds whose lease had passed");
       })
-      .catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "budget hold sweep failed; will retry"));
+      .catch((err: unknown) =>
+        logger.warn({ err: errorSummary(err) }, "budget hold sweep failed; will retry"),
+      );
   });
   return {
     control: shared,

@@ -1,13 +1,7 @@
 import type { AlertSink } from "../alerts/types.js";
 import type { Limits } from "../core/limits.js";
 import { errorSummary, type Logger } from "../log/logger.js";
-import type {
-  Admission,
-  AdmissionControl,
-  AdmissionRequest,
-  BudgetStatus,
-  Ticket,
-} from "./admission.js";
+import type { Admission, AdmissionControl, AdmissionRequest, BudgetStatus, Ticket } from "./admission.js";
 import type { Check, Scope } from "./decide.js";
 import { crossedThresholds } from "./decide.js";
 import type { BudgetLedger, BudgetSubject, LedgerHold } from "./ledger.js";
@@ -20,9 +14,7 @@ export type RedisDownPolicy = "local" | "closed";
 
 /** Where the rate limits of an admitted request were taken. */
 type RateHold =
-  | { where: "none" }
-  | { where: "redis"; ticket: RedisRateTicket }
-  | { where: "local"; ticket: LocalTicket };
+  { where: "none" } | { where: "redis"; ticket: RedisRateTicket } | { where: "local"; ticket: LocalTicket };
 
 type RatesTaken =
   | { taken: true; rates: RateHold; checks: Check[] }
@@ -39,7 +31,8 @@ interface SharedTicket extends Ticket {
 export interface LimitsHealth {
   /** 1 while rate limits are counted across replicas, else 0. */
   shared: 0 | 1;
-  rate_limits: "shared (redis)" | "per process" | "per process (redis unreachable)" | "refused (redis unreachable)";
+  rate_limits:
+    "shared (redis)" | "per process" | "per process (redis unreachable)" | "refused (redis unreachable)";
   budgets: "store" | "process";
   degraded: boolean;
   reason?: string;
@@ -107,10 +100,15 @@ export class SharedAdmission implements AdmissionControl {
     let holds: LedgerHold[] = [];
     let checks = taken.checks;
     if (budgets.length) {
-      const reserved = await this.deps.ledger.reserve(budgets, r.worstCostMicros ?? 0, r.now).catch((err: unknown) => {
-        this.deps.logger.warn({ err: errorSummary(err) }, "budget store unreachable; refusing budgeted requests");
-        return null;
-      });
+      const reserved = await this.deps.ledger
+        .reserve(budgets, r.worstCostMicros ?? 0, r.now)
+        .catch((err: unknown) => {
+          this.deps.logger.warn(
+            { err: errorSummary(err) },
+            "budget store unreachable; refusing budgeted requests",
+          );
+          return null;
+        });
       if (!reserved?.ok) this.track(this.finishRates(taken.rates, 0, true, r.now));
       if (!reserved)
         return {
@@ -121,12 +119,23 @@ export class SharedAdmission implements AdmissionControl {
         };
       if (!reserved.ok) {
         this.deps.alerts.emit(refusalAlert(r, reserved.failed, reserved.state));
-        return { ok: false, failed: reserved.failed, checks: reserved.checks, reason: refusalReason(reserved.failed) };
+        return {
+          ok: false,
+          failed: reserved.failed,
+          checks: reserved.checks,
+          reason: refusalReason(reserved.failed),
+        };
       }
       holds = reserved.holds;
       checks = [...checks, ...reserved.checks];
     }
-    const ticket: SharedTicket = { done: false, rates: taken.rates, holds, keyId: r.keyId, projectId: r.projectId };
+    const ticket: SharedTicket = {
+      done: false,
+      rates: taken.rates,
+      holds,
+      keyId: r.keyId,
+      projectId: r.projectId,
+    };
     return { ok: true, ticket, checks };
   }
 
@@ -138,7 +147,12 @@ export class SharedAdmission implements AdmissionControl {
     this.finish(ticket, 0, 0, now);
   }
 
-  async budgetStatus(scope: Scope, id: string, limits: Limits | null, now: number): Promise<BudgetStatus | null> {
+  async budgetStatus(
+    scope: Scope,
+    id: string,
+    limits: Limits | null,
+    now: number,
+  ): Promise<BudgetStatus | null> {
     if (!limits?.budget) return null;
     const b = await this.deps.ledger.state({ scope, id, limits }, now);
     return {
@@ -158,7 +172,9 @@ export class SharedAdmission implements AdmissionControl {
       this.deps.redis?.renew(now).catch(() => undefined),
       this.deps.ledger
         .renew(now)
-        .catch((err: unknown) => this.deps.logger.warn({ err: errorSummary(err) }, "could not renew budget holds")),
+        .catch((err: unknown) =>
+          this.deps.logger.warn({ err: errorSummary(err) }, "could not renew budget holds"),
+        ),
     ]);
   }
 
@@ -172,7 +188,8 @@ export class SharedAdmission implements AdmissionControl {
         degraded: false,
         reason: "no KEYWARD_REDIS_URL: rate limits and concurrency limits are counted per replica",
       };
-    if (redis.available) return { shared: 1, rate_limits: "shared (redis)", budgets: "store", degraded: false };
+    if (redis.available)
+      return { shared: 1, rate_limits: "shared (redis)", budgets: "store", degraded: false };
     return {
       shared: 0,
       rate_limits: redisDown === "local" ? "per process (redis unreachable)" : "refused (redis unreachable)",
@@ -185,10 +202,7 @@ export class SharedAdmission implements AdmissionControl {
     };
   }
 
-  private async takeRates(
-    r: AdmissionRequest,
-    subjects: RateSubject[],
-  ): Promise<RatesTaken> {
+  private async takeRates(r: AdmissionRequest, subjects: RateSubject[]): Promise<RatesTaken> {
     if (!subjects.length) return { taken: true, rates: { where: "none" }, checks: [] };
     const { redis } = this.deps;
     if (redis?.available) {
@@ -196,7 +210,12 @@ export class SharedAdmission implements AdmissionControl {
         const d = await redis.admit(r, subjects);
         if (d.ok) return { taken: true, rates: { where: "redis", ticket: d.ticket }, checks: d.checks };
         this.deps.alerts.emit(refusalAlert(r, d.failed, undefined));
-        const refused = { ok: false, failed: d.failed, checks: d.checks, reason: refusalReason(d.failed) } as const;
+        const refused = {
+          ok: false,
+          failed: d.failed,
+          checks: d.checks,
+          reason: refusalReason(d.failed),
+        } as const;
         return { taken: false, refused };
       } catch (err) {
         this.deps.logger.debug({ err: errorSummary(err) }, "shared rate limits unreachable");
@@ -238,7 +257,10 @@ export class SharedAdmission implements AdmissionControl {
       },
       (err: unknown) =>
         // The holds expire after their lease; the durable spend (usage rows) keeps the cost.
-        this.deps.logger.warn({ err: errorSummary(err) }, "could not settle budget holds; they expire with their lease"),
+        this.deps.logger.warn(
+          { err: errorSummary(err) },
+          "could not settle budget holds; they expire with their lease",
+        ),
     );
     this.track(settling);
   }
@@ -253,7 +275,12 @@ export class SharedAdmission implements AdmissionControl {
     void p.finally(() => this.pending.delete(p));
   }
 
-  private async finishRates(rates: RateHold, actualTokens: number, refund: boolean, now: number): Promise<void> {
+  private async finishRates(
+    rates: RateHold,
+    actualTokens: number,
+    refund: boolean,
+    now: number,
+  ): Promise<void> {
     if (rates.where === "local") {
       if (refund) this.deps.local.refund(rates.ticket, now);
       else this.deps.local.settle(rates.ticket, actualTokens, 0, now);
