@@ -139,8 +139,9 @@ export class BudgetLedger {
 
   /** Replaces the holds with the real cost (0 when the request was never served). */
   async settle(holds: readonly LedgerHold[], actualMicros: number): Promise<Settled[]> {
-    for (const h of holds) this.live.delete(h.id);
-    return this.db.transaction().execute(async (trx) => {
+    // Until this commits the holds stay live (renewed): a failed settlement keeps its
+    // reservation counted, never less, while the caller retries.
+    const settled = await this.db.transaction().execute(async (trx) => {
       const settled: Settled[] = [];
       for (const h of holds) {
         const gone = await trx.deleteFrom("budget_holds").where("id", "=", h.id).executeTakeFirst();
@@ -159,6 +160,13 @@ export class BudgetLedger {
       }
       return settled;
     });
+    for (const h of holds) this.live.delete(h.id);
+    return settled;
+  }
+
+  /** Stops renewing the holds (given up on: they expire with their lease, then are swept). */
+  abandon(holds: readonly LedgerHold[]): void {
+    for (const h of holds) this.live.delete(h.id);
   }
 
   /** Extends the lease of every hold this process has in flight. */

@@ -9,6 +9,9 @@ import { BUDGET_THRESHOLDS, refusalAlert, refusalReason, thresholdAlert } from "
 import type { Limiter, LocalTicket } from "./limiter.js";
 import type { RateSubject, RedisRates, RedisRateTicket } from "./redis-rates.js";
 
+/** Settlement attempts while the store is unreachable (~2 minutes of back-off in all). */
+const SETTLE_RETRIES = 30;
+
 /** What happens to rate limits while Redis is unreachable (`limits.redis_down`). */
 export type RedisDownPolicy = "local" | "closed";
 
@@ -247,25 +250,48 @@ export class SharedAdmission implements AdmissionControl {
     ticket.done = true;
     this.track(this.finishRates(ticket.rates, actualTokens, false, now));
     if (!ticket.holds.length) return;
-    const settling = this.deps.ledger.settle(ticket.holds, actualCost).then(
-      (settled) => {
-        for (const { hold, before, after } of settled) {
-          const subject = { scope: hold.scope, id: hold.subjectId, projectId: ticket.projectId };
-          for (const pct of crossedThresholds(before, after, hold.limitMicros, BUDGET_THRESHOLDS))
-            this.deps.alerts.emit(thresholdAlert(subject, pct, after, hold.limitMicros, hold.start, now));
-        }
-      },
-      (err: unknown) =>
-        // The holds expire after their lease; the durable spend (usage rows) keeps the cost.
-        this.deps.logger.warn(
-          { err: errorSummary(err) },
-          "could not settle budget holds; they expire with their lease",
-        ),
-    );
-    this.track(settling);
+    this.track(this.settleBudgets(ticket, actualCost, now, 0));
   }
 
-  /** Resolves once every settlement begun so far is written (or has failed). */
+  /**
+   * Swaps the holds for the real cost, retrying with back-off while the store is unreachable:
+   * meanwhile the holds stay reserved (and renewed), so an outage can only make a budget
+   * stricter, never let spend slip past it. Given up after SETTLE_RETRIES (the holds then
+   * expire with their lease; the cost stays in the usage rows).
+   */
+  private async settleBudgets(
+    ticket: SharedTicket,
+    actualCost: number,
+    now: number,
+    attempt: number,
+  ): Promise<void> {
+    try {
+      const settled = await this.deps.ledger.settle(ticket.holds, actualCost);
+      for (const { hold, before, after } of settled) {
+        const subject = { scope: hold.scope, id: hold.subjectId, projectId: ticket.projectId };
+        for (const pct of crossedThresholds(before, after, hold.limitMicros, BUDGET_THRESHOLDS))
+          this.deps.alerts.emit(thresholdAlert(subject, pct, after, hold.limitMicros, hold.start, now));
+      }
+    } catch (err) {
+      if (attempt >= SETTLE_RETRIES) {
+        this.deps.ledger.abandon(ticket.holds);
+        this.deps.logger.error(
+          { err: errorSummary(err) },
+          "could not settle budget holds; giving up, they expire with their lease",
+        );
+        return;
+      }
+      if (attempt === 0)
+        this.deps.logger.warn({ err: errorSummary(err) }, "could not settle budget holds; retrying");
+      const retry = setTimeout(
+        () => void this.settleBudgets(ticket, actualCost, now, attempt + 1),
+        Math.min(100 * 2 ** attempt, 5_000),
+      );
+      retry.unref();
+    }
+  }
+
+  /** Resolves once every settlement begun so far is written (or has failed once). */
   async idle(): Promise<void> {
     await Promise.all([...this.pending]);
   }
