@@ -104,9 +104,12 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
 
   // Liveness stays 200 when degraded: a replica that cannot hear the others is still correct
   // (its verify cache is off), only slower; restarting it would not help.
+  // Likewise for limits: with Redis unreachable every replica is in the same state, so taking
+  // one out of rotation would not help; the reason is reported instead.
   app.get("/healthz", (c) => {
     const cluster = clusterHealth(ctx.invalidation);
-    return c.json({ status: cluster.listening ? "ok" : "degraded", cluster });
+    const limits = ctx.limitsHealth();
+    return c.json({ status: cluster.listening && !limits.degraded ? "ok" : "degraded", cluster, limits });
   });
   app.get("/metrics", (c) =>
     c.body(ctx.metrics.registry.render(), 200, {
@@ -116,10 +119,20 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
   app.get("/readyz", async (c) => {
     try {
       await sql`select 1`.execute(ctx.store.db);
-      return c.json({ status: "ready", store: ctx.store.dialect, cluster: clusterHealth(ctx.invalidation) });
+      return c.json({
+        status: "ready",
+        store: ctx.store.dialect,
+        cluster: clusterHealth(ctx.invalidation),
+        limits: ctx.limitsHealth(),
+      });
     } catch {
       return c.json(
-        { status: "unavailable", store: ctx.store.dialect, cluster: clusterHealth(ctx.invalidation) },
+        {
+          status: "unavailable",
+          store: ctx.store.dialect,
+          cluster: clusterHealth(ctx.invalidation),
+          limits: ctx.limitsHealth(),
+        },
         503,
       );
     }

@@ -24,7 +24,9 @@ import type { GatewayTracing } from "../tracing/gateway-tracing.js";
 import { startTracing } from "../tracing/setup.js";
 import { DiscoveredIssuerKeys, type IssuerKeys } from "../oidc/issuer-keys.js";
 import { TrustService } from "../oidc/service.js";
-import { Limiter } from "../limits/limiter.js";
+import type { AdmissionControl } from "../limits/admission.js";
+import { setupLimits } from "../limits/setup.js";
+import type { LimitsHealth } from "../limits/shared-admission.js";
 import { storeSpendLoader } from "../limits/spend.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { ProjectService } from "../projects/service.js";
@@ -86,7 +88,9 @@ export interface AppContext {
   /** Webhooks, the alert outbox and its workers (audit tailer, policy sweeper, dispatcher). */
   alerting: Alerting;
   /** Rate limits, concurrency limits and budgets of keys and projects. */
-  limiter: Limiter;
+  limiter: AdmissionControl;
+  /** Whether limits are shared by the replicas right now, and why not (for /healthz, /readyz). */
+  limitsHealth: () => LimitsHealth;
   /** Trusted CI identities: OIDC tokens exchanged for ephemeral keys. */
   trust: TrustService;
   /** Secret managers keys are written to on create and rotate. */
@@ -172,12 +176,6 @@ export async function createContext(
     logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
   );
   usage.start();
-  const metrics = createGatewayMetrics({
-    cacheHits: () => keyCache.hits,
-    cacheMisses: () => keyCache.misses,
-    usagePending: () => usage.pending,
-    clusterListening: () => (invalidation.healthy ? 1 : 0),
-  });
   const tracing = overrides.tracing
     ? { gateway: null, shutdown: async () => {} }
     : startTracing(config, logger);
@@ -210,7 +208,27 @@ export async function createContext(
   await alerting.start();
   // The durable webhook outbox: emit() only appends to memory (hot-path safe).
   const alerts: AlertSink = alerting.sink;
-  const limiter = new Limiter(storeSpendLoader(store.db, usage), alerts);
+  // In process for one SQLite process; budgets in the store and rate limits in Redis otherwise.
+  const limits = setupLimits(
+    store,
+    {
+      redisUrl: config.redisUrl,
+      leaseMs: config.limitsLeaseMs,
+      redisDown: config.limitsRedisDown,
+      pgSchema: overrides.pgSchema,
+    },
+    storeSpendLoader(store.db, usage),
+    alerts,
+    clock,
+    logger,
+  );
+  const metrics = createGatewayMetrics({
+    cacheHits: () => keyCache.hits,
+    cacheMisses: () => keyCache.misses,
+    usagePending: () => usage.pending,
+    clusterListening: () => (invalidation.healthy ? 1 : 0),
+    limitsShared: () => limits.health().shared,
+  });
   // Stored idempotent responses are replayable for 24 h; sweep older ones hourly.
   const prune = () =>
     idempotency
@@ -273,7 +291,8 @@ export async function createContext(
     tracing: overrides.tracing ?? tracing.gateway,
     alerts,
     alerting,
-    limiter,
+    limiter: limits.control,
+    limitsHealth: () => limits.health(),
     trust: new TrustService(store, clock, keys, overrides.issuerKeys ?? new DiscoveredIssuerKeys()),
     destinations,
     secretPusher,
@@ -289,6 +308,7 @@ export async function createContext(
       await secretPusher.stop();
       // Order matters: requests are already drained by the server; now write what they queued.
       await canary.idle();
+      await limits.close();
       await usage.close();
       await alerting.close();
       await upstreamClient.close();

@@ -16,9 +16,10 @@ export interface PeerReplica {
 }
 
 /**
- * Announces this serving process in the store and notices the others. Rate limits, concurrency
- * limits and budgets are still counted per process, so sharing a store is said out loud the
- * first time each peer is seen — never left for the team to discover in an overshoot.
+ * Announces this serving process in the store and notices the others. Budgets are shared
+ * through the store; rate and concurrency limits only through Redis. Without Redis, what is
+ * still counted per process is said out loud the first time each peer is seen — never left for
+ * the team to discover in an overshoot. With Redis nothing is per process: an info line only.
  */
 export class ReplicaHeartbeat {
   private readonly id = randomUUID();
@@ -29,6 +30,8 @@ export class ReplicaHeartbeat {
     private readonly store: Database,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Rate and concurrency limits are shared (Redis configured). */
+    private readonly sharedRateLimits: boolean,
   ) {}
 
   /** Registers this process, reports peers, and beats every HEARTBEAT_MS until `stop`. */
@@ -83,11 +86,20 @@ export class ReplicaHeartbeat {
       const name = `${p.host}:${p.pid}@${p.started_at}`;
       if (this.known.has(name)) continue;
       this.known.add(name);
-      this.logger.warn(
-        { peer: { host: p.host, pid: p.pid } },
-        "another keyward process serves from this store: revocations and key changes reach it at once, " +
-          "but rate limits, concurrency limits and budgets are counted per process (see docs/operations.md#replicas)",
-      );
+      const peer = { peer: { host: p.host, pid: p.pid } };
+      if (this.sharedRateLimits)
+        this.logger.info(
+          peer,
+          "another keyward process serves from this store: key changes, rate limits, concurrency limits " +
+            "and budgets are shared with it",
+        );
+      else
+        this.logger.warn(
+          peer,
+          "another keyward process serves from this store: revocations, key changes and budgets are shared, " +
+            "but rate limits and concurrency limits are counted per replica without KEYWARD_REDIS_URL " +
+            "(see docs/operations.md#replicas)",
+        );
     }
   }
 }

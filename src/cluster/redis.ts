@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { errorSummary, type Logger } from "../log/logger.js";
 
 /** What a Redis connection is for; it names the connection in Redis (`CLIENT LIST`) and in logs. */
-export type RedisRole = "commands" | "subscriber";
+export type RedisRole = "commands" | "subscriber" | "limits";
 
 /**
  * Opens one Redis connection for keyward's shared state (limits, budgets, cache invalidation).

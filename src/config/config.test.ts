@@ -26,6 +26,20 @@ describe("config", () => {
     expect(() => loadConfig({ KEYWARD_USAGE_DURABLE: "sometimes" })).toThrow(ConfigError);
   });
 
+  it("reads the shared-limits settings and refuses bad values with the variable named", () => {
+    expect(loadConfig({})).toMatchObject({ limitsLeaseMs: 5_000, limitsRedisDown: "local" });
+    expect(
+      loadConfig({ KEYWARD_LIMITS_LEASE_MS: "2000", KEYWARD_LIMITS_REDIS_DOWN: "closed" }),
+    ).toMatchObject({
+      limitsLeaseMs: 2_000,
+      limitsRedisDown: "closed",
+    });
+    expect(() => loadConfig({ KEYWARD_LIMITS_REDIS_DOWN: "open" })).toThrow(
+      /KEYWARD_LIMITS_REDIS_DOWN \(limitsRedisDown\)/,
+    );
+    expect(() => loadConfig({ KEYWARD_LIMITS_LEASE_MS: "10" })).toThrow(/KEYWARD_LIMITS_LEASE_MS/);
+  });
+
   it("reads KEYWARD_* env and lets flags override", () => {
     const env = {
       KEYWARD_PORT: "9000",

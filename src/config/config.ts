@@ -26,6 +26,13 @@ const ConfigSchema = z
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
       .optional(),
     redisUrl: z.string().optional(),
+    /**
+     * Shared limits (with several processes): how long a concurrency slot or budget reservation
+     * outlives a process that stopped renewing it (a crashed replica). Renewed every third.
+     */
+    limitsLeaseMs: z.coerce.number().int().min(1_000).max(300_000).default(5_000),
+    /** Rate limits while Redis is unreachable: counted per process (`local`) or refused with 503 (`closed`). */
+    limitsRedisDown: z.enum(["local", "closed"]).default("local"),
     /** Key prefix brand: keys look like `<brand>_live_…`. */
     brand: z
       .string()
@@ -197,6 +204,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   KEYWARD_DATA_DIR: "dataDir",
   KEYWARD_DATABASE_URL: "databaseUrl",
   KEYWARD_REDIS_URL: "redisUrl",
+  KEYWARD_LIMITS_LEASE_MS: "limitsLeaseMs",
+  KEYWARD_LIMITS_REDIS_DOWN: "limitsRedisDown",
   KEYWARD_KEY_PREFIX: "brand",
   KEYWARD_KEY_PEPPER: "keyPepper",
   KEYWARD_LOG_LEVEL: "logLevel",

@@ -112,6 +112,19 @@ export const GATEWAY_ERRORS = {
     code: "upstream_timeout",
     message: "The upstream provider did not answer in time.",
   },
+  rateLimitsUnavailable: {
+    status: 503,
+    type: "api_error",
+    code: "rate_limits_unavailable",
+    message:
+      "keyward cannot reach its shared rate-limit store right now, and is set to refuse rather than guess (limits.redis_down = closed); try again.",
+  },
+  budgetUnavailable: {
+    status: 503,
+    type: "api_error",
+    code: "budget_unavailable",
+    message: "keyward cannot reach the store that holds this key's budget right now; try again.",
+  },
   notBudgetable: {
     status: 403,
     type: "invalid_request_error",

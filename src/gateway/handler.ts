@@ -7,7 +7,7 @@ import type { ModelUse } from "../keys/model-policy.js";
 import { CheckedKey, type KeyVerifier } from "../keys/verify.js";
 import { estimateRequest } from "../limits/estimate.js";
 import { rateLimitHeaders } from "../limits/headers.js";
-import type { Admission, Limiter, Ticket } from "../limits/limiter.js";
+import type { Admission, AdmissionControl, Ticket } from "../limits/admission.js";
 import { clientRequestIdReader } from "../log/client-request-id.js";
 import { accessLog } from "../log/access-log.js";
 import type { Logger } from "../log/logger.js";
@@ -31,7 +31,8 @@ export interface GatewayDeps {
   directory: UpstreamDirectory;
   upstreams: UpstreamClient;
   recorder: UsageRecorder;
-  limiter: Limiter;
+  /** In process, or shared by the replicas (chosen once in src/app/context.ts). */
+  limiter: AdmissionControl;
   prices: PriceTable;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -360,6 +361,13 @@ type LimitOutcome =
 function limitOutcome(a: Admission, now: number): LimitOutcome {
   const headers = rateLimitHeaders(a.checks, now);
   if (a.ok) return { ok: true, ticket: a.ticket, headers };
+  // Shared state unreachable: refused (never let through), with its own 503 code.
+  if ("unavailable" in a)
+    return {
+      ok: false,
+      error: a.unavailable === "budgets" ? GATEWAY_ERRORS.budgetUnavailable : GATEWAY_ERRORS.rateLimitsUnavailable,
+      headers,
+    };
   if (Number.isFinite(a.failed.resetAt))
     headers["retry-after"] = String(Math.max(1, Math.ceil((a.failed.resetAt - now) / 1000)));
   const code = a.failed.kind === "budget" ? "BUDGET_EXCEEDED" : "RATE_LIMITED";

@@ -11,23 +11,14 @@ import {
   type Scope,
   type Window,
 } from "./decide.js";
+import { BUDGET_THRESHOLDS, refusalAlert, refusalReason, thresholdAlert } from "./limit-alerts.js";
 import { periodBounds } from "./periods.js";
+import type { Admission, AdmissionControl, AdmissionRequest, BudgetStatus, Ticket } from "./admission.js";
+
+export type { Admission, AdmissionRequest } from "./admission.js";
 
 /** Reads settled spend (micro-dollars) of a key or project in [start, end) from the store. */
 export type SpendLoader = (scope: Scope, id: string, start: number, end: number) => Promise<number>;
-
-/** What admission needs to know about one request. */
-export interface AdmissionRequest {
-  keyId: string;
-  projectId: string;
-  keyLimits: Limits | null;
-  projectLimits: Limits | null;
-  /** Estimated tokens (prompt + maximum output), for tokens-per-minute. */
-  estimatedTokens: number;
-  /** Worst-case cost in micro-dollars, or null when the model has no known price. */
-  worstCostMicros: number | null;
-  now: number;
-}
 
 interface SubjectState {
   requests?: Window;
@@ -45,6 +36,7 @@ interface Hold {
   id: string;
   projectId: string;
   limits: Limits;
+  requestWindow?: Window;
   tokenWindow?: Window;
   tokens: number;
   budget?: BudgetState;
@@ -60,18 +52,11 @@ interface Subject {
   state: SubjectState;
 }
 
-/** An admitted request's reservations, to settle (served) or release (never served). */
-export interface Ticket {
+/** An admitted request's reservations in this process. */
+export interface LocalTicket extends Ticket {
   holds: Hold[];
-  done: boolean;
 }
 
-export type Admission =
-  | { ok: true; ticket: Ticket; checks: Check[] }
-  | { ok: false; failed: Check; checks: Check[]; reason: string };
-
-/** Budget thresholds (percent) that raise a `budget.threshold` alert once per period. */
-export const BUDGET_THRESHOLDS = [50, 80, 100] as const;
 
 /**
  * Rate limits, concurrency limits and budgets for keys and projects, in this process's memory.
@@ -81,10 +66,10 @@ export const BUDGET_THRESHOLDS = [50, 80, 100] as const;
  * step — so concurrent requests can never push spend past a budget, and a request refused by
  * one limit consumes nothing of the others. Settlement swaps the reservation for the real cost.
  *
- * Counters live in one process: with several replicas each enforces its own share, so run
- * limits on one replica (or the upcoming Redis store) when you scale out.
+ * Counters live in one process: this is the single-process implementation (SQLite, no Redis),
+ * and the fallback for rate limits when Redis is unreachable or not configured.
  */
-export class Limiter {
+export class Limiter implements AdmissionControl {
   /**
    * Counters by key id and by project id. Keyed by the id itself rather than a `scope:id`
    * string: the cached key hands over the same id strings on every request, whose hashes V8
@@ -103,7 +88,7 @@ export class Limiter {
    * the current period (the usual case: no await, no promise on the hot path); otherwise a
    * promise that loads them first.
    */
-  admit(r: AdmissionRequest): Admission | Promise<Admission> {
+  admit(r: AdmissionRequest): Admission<LocalTicket> | Promise<Admission<LocalTicket>> {
     const subjects: Subject[] = [];
     if (r.keyLimits)
       subjects.push({ scope: "key", id: r.keyId, limits: r.keyLimits, state: this.state("key", r.keyId) });
@@ -120,7 +105,7 @@ export class Limiter {
   }
 
   /** Decides every check against the counters as they are now, and applies them if all allow. */
-  private decide(r: AdmissionRequest, subjects: readonly Subject[]): Admission {
+  private decide(r: AdmissionRequest, subjects: readonly Subject[]): Admission<LocalTicket> {
     // Decide, purely, against a snapshot of every counter involved.
     const checks: Check[] = [];
     for (const s of subjects) {
@@ -174,6 +159,7 @@ export class Limiter {
       if (s.limits.rpm !== undefined) {
         st.requests = liveWindow(st.requests, r.now);
         st.requests.used += 1;
+        hold.requestWindow = st.requests;
       }
       if (s.limits.tpm !== undefined) {
         st.tokens = liveWindow(st.tokens, r.now);
@@ -192,20 +178,32 @@ export class Limiter {
       }
       return hold;
     });
-    return { ok: true, ticket: { holds, done: false }, checks };
+    const ticket: LocalTicket = { holds, done: false };
+    return { ok: true, ticket, checks };
   }
 
   /** The request was served: replace estimates and reservations with what it really used. */
-  settle(ticket: Ticket, actualTokens: number, actualCostMicros: number, now: number): void {
+  settle(ticket: LocalTicket, actualTokens: number, actualCostMicros: number, now: number): void {
     this.finish(ticket, actualTokens, actualCostMicros, now);
   }
 
   /** The request was never served (refused later, upstream unreachable): give everything back. */
-  release(ticket: Ticket, now: number): void {
+  release(ticket: LocalTicket, now: number): void {
     this.finish(ticket, 0, 0, now);
   }
 
-  private finish(ticket: Ticket, actualTokens: number, actualCost: number, now: number): void {
+  /**
+   * Refused later by something else (a budget kept elsewhere): gives back everything, the
+   * request itself included, so the refused request consumed nothing.
+   */
+  refund(ticket: LocalTicket, now: number): void {
+    if (ticket.done) return;
+    for (const h of ticket.holds)
+      if (h.requestWindow) h.requestWindow.used = Math.max(0, h.requestWindow.used - 1);
+    this.finish(ticket, 0, 0, now);
+  }
+
+  private finish(ticket: LocalTicket, actualTokens: number, actualCost: number, now: number): void {
     if (ticket.done) return;
     ticket.done = true;
     for (const h of ticket.holds) {
@@ -218,14 +216,14 @@ export class Limiter {
         h.budget.spent += actualCost;
         const limit = usdToMicros(h.limits.budget!.usd);
         for (const pct of crossedThresholds(before, h.budget.spent, limit, BUDGET_THRESHOLDS)) {
-          this.budgetAlert(h.scope, h.id, h.projectId, pct, h.budget, limit, now);
+          this.alerts.emit(thresholdAlert(h, pct, h.budget.spent, limit, h.budget.start, now));
         }
       }
     }
   }
 
   /** Budget status for views: spent / limit / reset time in the current period. */
-  async budgetStatus(scope: Scope, id: string, limits: Limits | null, now: number) {
+  async budgetStatus(scope: Scope, id: string, limits: Limits | null, now: number): Promise<BudgetStatus | null> {
     if (!limits?.budget) return null;
     const state = this.state(scope, id);
     await this.ensureBudget({ scope, id, limits, state }, now);
@@ -281,81 +279,11 @@ export class Limiter {
 
   private alertRefusal(r: AdmissionRequest, failed: Check): void {
     const id = failed.scope === "key" ? r.keyId : r.projectId;
-    if (failed.kind === "budget") {
-      // Refused for budget (spend + reservations + this request would pass it): once per period.
-      const b = this.state(failed.scope, id).budget;
-      this.alerts.emit({
-        type: "budget.exceeded",
-        subject: id,
-        projectId: r.projectId,
-        data: {
-          scope: failed.scope,
-          key_id: r.keyId,
-          limit_usd: failed.limit / 1_000_000,
-          spent_usd: (b?.spent ?? 0) / 1_000_000,
-          resets_at: Number.isFinite(failed.resetAt) ? new Date(failed.resetAt).toISOString() : null,
-        },
-        dedupeKey: `budget.exceeded:${failed.scope}:${id}:${b?.start ?? 0}`,
-        at: r.now,
-      });
-      return;
-    }
-    // The first refusal in a window raises one alert; the rest of the window is quiet.
-    this.alerts.emit({
-      type: "key.rate_limited",
-      subject: r.keyId,
-      projectId: r.projectId,
-      data: {
-        scope: failed.scope,
-        limit: failed.kind,
-        value: failed.limit,
-        resets_at: new Date(failed.resetAt).toISOString(),
-      },
-      dedupeKey: `key.rate_limited:${id}:${failed.kind}:${failed.resetAt}`,
-      at: r.now,
-    });
-  }
-
-  private budgetAlert(
-    scope: Scope,
-    id: string,
-    projectId: string,
-    pct: number,
-    b: BudgetState,
-    limit: number,
-    now: number,
-  ): void {
-    this.alerts.emit({
-      type: "budget.threshold",
-      subject: id,
-      projectId,
-      data: {
-        scope,
-        threshold_percent: pct,
-        spent_usd: b.spent / 1_000_000,
-        limit_usd: limit / 1_000_000,
-        period_start: new Date(b.start).toISOString(),
-      },
-      dedupeKey: `budget.threshold:${scope}:${id}:${pct}:${b.start}`,
-      at: now,
-    });
+    const budget = failed.kind === "budget" ? this.state(failed.scope, id).budget : undefined;
+    this.alerts.emit(refusalAlert(r, failed, budget));
   }
 }
 
 export function usdToMicros(usd: number): number {
   return Math.round(usd * 1_000_000);
-}
-
-function refusalReason(c: Check): string {
-  const who = c.scope === "key" ? "this key's" : "this project's";
-  switch (c.kind) {
-    case "requests":
-      return `Rate limit reached: ${who} limit is ${c.limit} requests per minute.`;
-    case "tokens":
-      return `Rate limit reached: ${who} limit is ${c.limit} tokens per minute.`;
-    case "concurrency":
-      return `Too many concurrent requests: ${who} limit is ${c.limit} at a time.`;
-    case "budget":
-      return `Budget exceeded: ${who} budget of $${(c.limit / 1_000_000).toFixed(2)} for this period cannot cover this request.`;
-  }
 }

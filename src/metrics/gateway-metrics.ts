@@ -17,6 +17,8 @@ export function createGatewayMetrics(sources: {
   usagePending: () => number;
   /** 1 while this replica hears other replicas' changes (or runs alone), else 0. */
   clusterListening: () => number;
+  /** 1 while rate limits are counted across replicas (Redis reachable), else 0. */
+  limitsShared: () => number;
 }): GatewayMetrics {
   const registry = new Registry();
   const requests = registry.register(
@@ -55,6 +57,13 @@ export function createGatewayMetrics(sources: {
       "keyward_cluster_listening",
       "1 while this replica hears other replicas' changes; 0: the verify cache is off until it reconnects",
       sources.clusterListening,
+    ),
+  );
+  registry.register(
+    new CallbackGauge(
+      "keyward_limits_shared",
+      "1 while rate and concurrency limits are counted across replicas (Redis); 0: per process (see /readyz)",
+      sources.limitsShared,
     ),
   );
   registry.register(

@@ -71,7 +71,7 @@ export async function startServer(ctx: AppContext): Promise<RunningServer> {
       resolve();
     });
   });
-  const heartbeat = new ReplicaHeartbeat(ctx.store, ctx.clock, ctx.logger);
+  const heartbeat = new ReplicaHeartbeat(ctx.store, ctx.clock, ctx.logger, Boolean(ctx.config.redisUrl));
   await heartbeat.start();
   const { port } = server.address() as AddressInfo;
   ctx.publicUrl.bound(port);

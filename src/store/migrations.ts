@@ -11,6 +11,7 @@ import { trustPolicies } from "./migrations/0009_trust_policies.js";
 import { secretDestinations } from "./migrations/0010_secret_destinations.js";
 import { replicas } from "./migrations/0011_replicas.js";
 import { people } from "./migrations/0012_people.js";
+import { budgetLedger } from "./migrations/0013_budget_ledger.js";
 import { loginFailures } from "./migrations/0015_login_failures.js";
 
 /**
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "0010_secret_destinations": secretDestinations,
   "0011_replicas": replicas,
   "0012_people": people,
+  "0013_budget_ledger": budgetLedger,
   "0015_login_failures": loginFailures,
 };
 

@@ -136,6 +136,8 @@ export interface DB {
   key_destinations: KeyDestinationsTable;
   secret_pushes: SecretPushesTable;
   replicas: ReplicasTable;
+  budget_ledger: BudgetLedgerTable;
+  budget_holds: BudgetHoldsTable;
   login_failures: LoginFailuresTable;
   users: UsersTable;
   sessions: SessionsTable;
@@ -204,6 +206,27 @@ export interface ReplicasTable {
   pid: number;
   started_at: number;
   seen_at: number;
+}
+
+/** Spent and reserved micro-dollars of one subject in one budget period (migration 0013). */
+export interface BudgetLedgerTable {
+  scope: string;
+  subject_id: string;
+  period_key: string;
+  spent: number;
+  reserved: number;
+}
+
+/** One in-flight request's budget reservation; released by a sweep once `expires_at` passed. */
+export interface BudgetHoldsTable {
+  id: string;
+  scope: string;
+  subject_id: string;
+  period_key: string;
+  amount: number;
+  /** The process holding it (renews `expires_at` while the request is in flight). */
+  owner: string;
+  expires_at: number;
 }
 
 /** A project's trust in a CI identity (migration 0009); see src/oidc/. */

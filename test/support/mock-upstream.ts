@@ -26,9 +26,9 @@
  *   x-mock-stall-after: K   stop sending after K stream events, keep the socket open
  *   x-mock-usage: p,c[,k]   the usage to report
  *
- * Recorded in `stats`: request count, the last request (method, url, headers, raw body), the
- * requests whose client went away before the response was complete (`aborted`), and how many
- * sockets are open right now.
+ * Recorded in `stats`: request count, requests in flight (now and at the peak), the last
+ * request (method, url, headers, raw body), the requests whose client went away before the
+ * response was complete (`aborted`), and how many sockets are open right now.
  *
  * Standalone: `npx tsx test/support/mock-upstream.ts --port 9100 [--host 127.0.0.1]
  * [--delay-ms 20] [--chunks 5] [--latency-ms 0] [--exit-on-stdin-close]`; prints `{"url":…,"port":…}` on one line and
@@ -77,6 +77,10 @@ export interface MockUpstreamStats {
   aborted: number;
   /** Sockets open right now. */
   openSockets: number;
+  /** Requests in flight right now (received, response not yet complete or aborted). */
+  inFlight: number;
+  /** The most requests ever in flight at once (since the last reset). */
+  peakInFlight: number;
   /** The most recent request, body included. */
   lastRequest: RecordedRequest | null;
   /** Every request's headers, in order, up to the last 1,000 (for "never saw a kw_ key" checks). */
@@ -183,6 +187,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     completed: 0,
     aborted: 0,
     openSockets: 0,
+    inFlight: 0,
+    peakInFlight: 0,
     lastRequest: null,
     recentHeaders: [],
   };
@@ -641,9 +647,12 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
     seq++;
     stats.requests++;
+    stats.inFlight++;
+    stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
     stats.recentHeaders.push(req.headers);
     if (stats.recentHeaders.length > RECENT_HEADERS) stats.recentHeaders.shift();
     res.on("close", () => {
+      stats.inFlight--;
       if (res.writableFinished) stats.completed++;
       else stats.aborted++;
     });
@@ -697,6 +706,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       stats.requests = 0;
       stats.completed = 0;
       stats.aborted = 0;
+      stats.peakInFlight = stats.inFlight;
       stats.lastRequest = null;
       stats.recentHeaders = [];
     },
