@@ -3,7 +3,9 @@ import { Redirect, Route, Switch } from "wouter";
 import type { Api, User } from "./api/client";
 import { SessionContext } from "./api/context";
 import { Layout } from "./components/Layout";
+import { Alerts } from "./pages/Alerts";
 import { Invite } from "./pages/Invite";
+import { KeyDetail } from "./pages/KeyDetail";
 import { Keys } from "./pages/Keys";
 import { Login } from "./pages/Login";
 import { Projects } from "./pages/Projects";
@@ -34,6 +36,10 @@ export function App({ api }: { api: Api }) {
                   <Projects />
                 </Route>
                 <Route path="/projects/:id">{(params) => <Keys projectId={params.id} />}</Route>
+                <Route path="/keys/:id">{(params) => <KeyDetail keyId={params.id} />}</Route>
+                <Route path="/alerts">
+                  <Alerts />
+                </Route>
                 <Route path="/usage">
                   <Usage />
                 </Route>

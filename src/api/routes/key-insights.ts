@@ -29,12 +29,12 @@ const KeyBudgetSchema = z
   .object({
     object: z.literal("key_budget"),
     key_id: z.string(),
-    key: BudgetStatusSchema.nullable().openapi({ description: "The key's own budget (null: none)" }),
-    project: BudgetStatusSchema.nullable().openapi({
-      description: "The project's budget, shared by all its keys (null: none)",
-    }),
+    key: BudgetStatusSchema.nullable(),
+    project: BudgetStatusSchema.nullable(),
   })
-  .openapi("KeyBudget");
+  .openapi("KeyBudget", {
+    description: "`key`: the key's own budget; `project`: its project's, shared by all its keys (null: none)",
+  });
 
 const KeyIpSchema = z
   .object({

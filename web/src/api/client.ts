@@ -53,3 +53,8 @@ export function errorMessage(body: unknown, response?: Response): string {
       return error?.message ?? "Something went wrong.";
   }
 }
+
+export type BudgetStatus = NonNullable<Schemas["BudgetStatus"]>;
+export type AuditEntry = Schemas["AuditEntry"];
+export type Webhook = Schemas["Webhook"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];

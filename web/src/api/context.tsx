@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import type { Api, User } from "./client";
+import type { Api, Key, User } from "./client";
 
 /** The API client and the signed-in person, given to every page by <App>. */
 export interface Session {
@@ -17,8 +17,16 @@ export function useSession(): Session {
 }
 
 /** What a role may do in the console; the API checks the same on every request. */
-export function can(user: User | null, action: "write-keys" | "write-projects"): boolean {
+export function can(user: User | null, action: "write-keys" | "write-projects" | "read-audit"): boolean {
   if (!user) return false;
   if (action === "write-keys") return user.role !== "reader";
+  if (action === "read-audit") return user.role !== "member";
   return user.role === "owner" || user.role === "admin";
+}
+
+/** Rotate, disable, revoke one key: owners and admins any key, members only keys they created. */
+export function canManageKey(user: User | null, key: Pick<Key, "created_by">): boolean {
+  if (!user) return false;
+  if (user.role === "owner" || user.role === "admin") return true;
+  return user.role === "member" && key.created_by === user.id;
 }

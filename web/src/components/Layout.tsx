@@ -30,6 +30,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <Link href="/usage">Usage</Link>
           </li>
+          <li>
+            <Link href="/alerts">Alerts</Link>
+          </li>
         </ul>
       </nav>
       <main className="content">{children}</main>
