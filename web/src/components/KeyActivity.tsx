@@ -52,7 +52,7 @@ function describeChanges(changes: AuditEntry["changes"]): string {
     ([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`,
   );
   const line = parts.join("; ");
-  return line.length > 160 ? `${line.slice(0, 157)}…` : line;
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
 }
 
 /** The key's audit trail, newest first. `version` refetches it after an action on the page. */
@@ -88,7 +88,7 @@ export function KeyAudit({ keyId, version }: { keyId: string; version: number })
                 <td>{e.action}</td>
                 <td className="mono">{e.actor_id}</td>
                 <td className="mono">{e.ip ?? "—"}</td>
-                <td>{describeChanges(e.changes)}</td>
+                <td className="wrap">{describeChanges(e.changes)}</td>
               </tr>
             ))}
           </tbody>

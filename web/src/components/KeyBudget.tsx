@@ -4,7 +4,8 @@ import { useSession } from "../api/context";
 import { formatDate } from "../format";
 import { ErrorText } from "./ErrorText";
 
-const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
+/** Dollars with the cents, and small amounts (a few requests) with enough digits to be seen. */
+const usd = (n: number) => `$${n === 0 || n >= 1 ? n.toFixed(2) : n.toFixed(n < 0.01 ? 6 : 4)}`;
 
 function Budget({ title, status }: { title: string; status: BudgetStatus }) {
   const pct = status.limit_usd > 0 ? Math.min(100, (status.spent_usd / status.limit_usd) * 100) : 0;

@@ -20,6 +20,7 @@ export function KeyUsage({ keyId }: { keyId: string }) {
   const { api } = useSession();
   const [bucket, setBucket] = useState<Bucket>("hour");
   const [rows, setRows] = useState<Schemas["UsageRow"][] | null>(null);
+  const [range, setRange] = useState<readonly [number, number] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [refreshed, setRefreshed] = useState(0);
   useEffect(() => {
@@ -31,6 +32,7 @@ export function KeyUsage({ keyId }: { keyId: string }) {
     void api.GET("/api/v1/usage", { params: { query } }).then((r) => {
       if (r.data) {
         setRows(r.data.data);
+        setRange([since.getTime(), until.getTime()]);
         setError(null);
       } else setError(errorMessage(r.error, r.response));
     });
@@ -76,7 +78,11 @@ export function KeyUsage({ keyId }: { keyId: string }) {
       )}
       {rows?.length ? (
         <Suspense fallback={<p>Loading the chart…</p>}>
-          <UsageChart rows={rows} caption={`Usage of this key, ${WINDOWS[bucket].label.toLowerCase()}`} />
+          <UsageChart
+            rows={rows}
+            {...(range ? { range } : {})}
+            caption={`Usage of this key, ${WINDOWS[bucket].label.toLowerCase()}`}
+          />
         </Suspense>
       ) : rows ? (
         <p className="hint">No requests in this period.</p>

@@ -12,9 +12,12 @@ import type { Schemas } from "../api/client";
 export default function UsageChart({
   rows,
   caption = "Usage over time",
+  range,
 }: {
   rows: Schemas["UsageRow"][];
   caption?: string;
+  /** The time axis [from, until) in ms; without it, the axis spans the rows. */
+  range?: readonly [number, number];
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const sorted = useMemo(() => [...rows].sort((a, b) => a.group.localeCompare(b.group)), [rows]);
@@ -37,13 +40,24 @@ export default function UsageChart({
           { label: "Tokens", stroke: "#2e7d32", width: 2, scale: "tok" },
           { label: "Cost (USD)", stroke: "#b3261e", width: 2, scale: "usd" },
         ],
-        axes: [{}, { scale: "n" }, { scale: "usd", side: 1, grid: { show: false } }],
+        scales: range ? { x: { time: true, range: () => [range[0] / 1000, range[1] / 1000] } } : {},
+        axes: [
+          {},
+          { scale: "n" },
+          {
+            scale: "usd",
+            side: 1,
+            grid: { show: false },
+            size: 70,
+            values: (_u, splits) => splits.map((v) => `$${Number(v.toPrecision(2))}`),
+          },
+        ],
       },
       data,
       el,
     );
     return () => plot.destroy();
-  }, [sorted]);
+  }, [sorted, range]);
   return (
     <div className="chart">
       <div ref={ref} aria-hidden="true" />
