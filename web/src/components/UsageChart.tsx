@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Schemas } from "../api/client";
@@ -20,10 +20,15 @@ export default function UsageChart({
   range?: readonly [number, number];
 }) {
   const ref = useRef<HTMLDivElement>(null);
+  const scheme = useColorScheme();
   const sorted = useMemo(() => [...rows].sort((a, b) => a.group.localeCompare(b.group)), [rows]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
+    // The canvas cannot use CSS variables: axes take the page's text colour, read at draw time
+    // (and redrawn when the OS switches between light and dark).
+    const ink = getComputedStyle(el).color || "#1a1d21";
+    const grid = { stroke: "rgb(128 128 128 / 25%)" };
     const data: uPlot.AlignedData = [
       sorted.map((r) => Date.parse(r.group) / 1000),
       sorted.map((r) => r.requests),
@@ -42,13 +47,14 @@ export default function UsageChart({
         ],
         scales: range ? { x: { time: true, range: () => [range[0] / 1000, range[1] / 1000] } } : {},
         axes: [
-          {},
-          { scale: "n" },
+          { stroke: ink, grid },
+          { scale: "n", stroke: ink, grid },
           {
             scale: "usd",
             side: 1,
+            stroke: ink,
             grid: { show: false },
-            size: 70,
+            size: 85,
             values: (_u, splits) => splits.map((v) => `$${Number(v.toPrecision(2))}`),
           },
         ],
@@ -57,7 +63,7 @@ export default function UsageChart({
       el,
     );
     return () => plot.destroy();
-  }, [sorted, range]);
+  }, [sorted, range, scheme]);
   return (
     <div className="chart">
       <div ref={ref} aria-hidden="true" />
@@ -84,4 +90,21 @@ export default function UsageChart({
       </table>
     </div>
   );
+}
+
+/** "dark" or "light", following the OS preference as it changes. */
+function useColorScheme(): "dark" | "light" {
+  const query = useMemo(
+    () =>
+      typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null,
+    [],
+  );
+  const [dark, setDark] = useState(query?.matches ?? false);
+  useEffect(() => {
+    if (!query) return;
+    const onChange = (e: MediaQueryListEvent) => setDark(e.matches);
+    query.addEventListener("change", onChange);
+    return () => query.removeEventListener("change", onChange);
+  }, [query]);
+  return dark ? "dark" : "light";
 }
