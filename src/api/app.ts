@@ -25,6 +25,7 @@ import { upstreamRoutes } from "./routes/upstreams.js";
 import { usageRoutes } from "./routes/usage.js";
 import { verifyRoutes } from "./routes/verify.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { keyInsightRoutes } from "./routes/key-insights.js";
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
@@ -159,6 +160,16 @@ export function createApiApp(ctx: AppContext): OpenAPIHono<ApiEnv> {
       projects: ctx.projects,
       destinations: ctx.destinations,
       pusher: ctx.secretPusher,
+    }),
+  );
+  api.route(
+    "/",
+    keyInsightRoutes({
+      clock: ctx.clock,
+      keys: ctx.keys,
+      projects: ctx.projects,
+      limiter: ctx.limiter,
+      store: ctx.store,
     }),
   );
   api.route("/", destinationRoutes({ destinations: ctx.destinations }));

@@ -365,7 +365,8 @@ function limitOutcome(a: Admission, now: number): LimitOutcome {
   if ("unavailable" in a)
     return {
       ok: false,
-      error: a.unavailable === "budgets" ? GATEWAY_ERRORS.budgetUnavailable : GATEWAY_ERRORS.rateLimitsUnavailable,
+      error:
+        a.unavailable === "budgets" ? GATEWAY_ERRORS.budgetUnavailable : GATEWAY_ERRORS.rateLimitsUnavailable,
       headers,
     };
   if (Number.isFinite(a.failed.resetAt))

@@ -35,7 +35,7 @@ export interface BudgetStatus {
   limit_usd: number;
   spent_usd: number;
   reserved_usd: number;
-  period: string;
+  period: NonNullable<Limits["budget"]>["period"];
   timezone: string;
   period_start: string;
   resets_at: string | null;

@@ -57,7 +57,6 @@ export interface LocalTicket extends Ticket {
   holds: Hold[];
 }
 
-
 /**
  * Rate limits, concurrency limits and budgets for keys and projects, in this process's memory.
  *
@@ -223,7 +222,12 @@ export class Limiter implements AdmissionControl {
   }
 
   /** Budget status for views: spent / limit / reset time in the current period. */
-  async budgetStatus(scope: Scope, id: string, limits: Limits | null, now: number): Promise<BudgetStatus | null> {
+  async budgetStatus(
+    scope: Scope,
+    id: string,
+    limits: Limits | null,
+    now: number,
+  ): Promise<BudgetStatus | null> {
     if (!limits?.budget) return null;
     const state = this.state(scope, id);
     await this.ensureBudget({ scope, id, limits, state }, now);

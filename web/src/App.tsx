@@ -5,7 +5,9 @@ import { SessionContext } from "./api/context";
 import { Layout } from "./components/Layout";
 import { AdminKeys } from "./pages/AdminKeys";
 import { Audit } from "./pages/Audit";
+import { Alerts } from "./pages/Alerts";
 import { Invite } from "./pages/Invite";
+import { KeyDetail } from "./pages/KeyDetail";
 import { Keys } from "./pages/Keys";
 import { Leaks } from "./pages/Leaks";
 import { Login } from "./pages/Login";
@@ -43,6 +45,10 @@ export function App({ api }: { api: Api }) {
                   <Projects />
                 </Route>
                 <Route path="/projects/:id">{(params) => <Keys projectId={params.id} />}</Route>
+                <Route path="/keys/:id">{(params) => <KeyDetail keyId={params.id} />}</Route>
+                <Route path="/alerts">
+                  <Alerts />
+                </Route>
                 <Route path="/usage">
                   <Usage />
                 </Route>

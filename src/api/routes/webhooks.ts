@@ -1,10 +1,13 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Alerting } from "../../alerts/alerting.js";
+import { LIFECYCLE_EVENT_TYPES, RULE_EVENT_TYPES } from "../../alerts/catalogue.js";
+import { BUDGET_THRESHOLDS } from "../../limits/limit-alerts.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonBody, jsonResponse, SECURITY } from "../openapi.js";
 import {
   CreateWebhookBody,
   DeliveryListSchema,
+  EventTypeListSchema,
   ListDeliveriesQuery,
   ListWebhooksQuery,
   UpdateWebhookBody,
@@ -87,6 +90,15 @@ const test = createRoute({
   responses: { 200: jsonResponse(WebhookTestSchema, "The attempt (delivered or not)"), ...ERROR_RESPONSES },
 });
 
+const eventTypes = createRoute({
+  method: "get",
+  path: "/webhooks/event-types",
+  tags,
+  security: SECURITY,
+  summary: "The event catalogue a webhook can subscribe to, and the fixed budget thresholds",
+  responses: { 200: jsonResponse(EventTypeListSchema, "Event types"), ...ERROR_RESPONSES },
+});
+
 /** `/webhooks`: where alerts go, and their delivery log. */
 /** What these routes use, and nothing more. */
 export interface WebhookRouteDeps {
@@ -96,6 +108,21 @@ export interface WebhookRouteDeps {
 export function webhookRoutes(deps: WebhookRouteDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const webhooks = deps.alerting.webhooks;
+  // Static, so any signed-in principal may read it; before /webhooks/{webhook_id} so it is not
+  // taken for an id.
+  app.openapi(eventTypes, (c) =>
+    c.json(
+      {
+        object: "list" as const,
+        data: [
+          ...RULE_EVENT_TYPES.map((type) => ({ type, kind: "rule" as const })),
+          ...LIFECYCLE_EVENT_TYPES.map((type) => ({ type, kind: "lifecycle" as const })),
+        ],
+        budget_thresholds_percent: [...BUDGET_THRESHOLDS],
+      },
+      200,
+    ),
+  );
   app.openapi(create, async (c) =>
     c.json(await webhooks.create(c.get("principal"), c.req.valid("json")), 201),
   );

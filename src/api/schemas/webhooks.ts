@@ -147,3 +147,20 @@ export const WebhookTestSchema = z
     delivery: DeliverySchema.nullable(),
   })
   .openapi("WebhookTest");
+
+export const EventTypeListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(
+      z.object({
+        type: z.string(),
+        kind: z.enum(["rule", "lifecycle"]).openapi({
+          description: "rule: raised by keyward's alert rules; lifecycle: an audited change, forwarded",
+        }),
+      }),
+    ),
+    budget_thresholds_percent: z.array(z.number()).openapi({
+      description: "The budget.threshold alerts: fixed percentages of a budget, each raised once per period",
+    }),
+  })
+  .openapi("WebhookEventTypes");

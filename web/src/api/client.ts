@@ -63,3 +63,7 @@ export function errorMessage(body: unknown, response?: Response): string {
       return error?.message ?? "Something went wrong.";
   }
 }
+
+export type BudgetStatus = NonNullable<Schemas["BudgetStatus"]>;
+export type Webhook = Schemas["Webhook"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];

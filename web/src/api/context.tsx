@@ -1,5 +1,5 @@
 import { createContext, useContext } from "react";
-import type { Api, User } from "./client";
+import type { Api, Key, User } from "./client";
 
 /** The API client and the signed-in person, given to every page by <App>. */
 export interface Session {
@@ -26,4 +26,11 @@ export function can(
   if (action === "read-audit") return user.role !== "member";
   // write-projects and manage-people (admins.read / admins.write) belong to owners and admins.
   return user.role === "owner" || user.role === "admin";
+}
+
+/** Rotate, disable, revoke one key: owners and admins any key, members only keys they created. */
+export function canManageKey(user: User | null, key: Pick<Key, "created_by">): boolean {
+  if (!user) return false;
+  if (user.role === "owner" || user.role === "admin") return true;
+  return user.role === "member" && key.created_by === user.id;
 }

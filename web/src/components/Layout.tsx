@@ -33,6 +33,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <li>
             <Link href="/usage">Usage</Link>
           </li>
+          <li>
+            <Link href="/alerts">Alerts</Link>
+          </li>
           {can(user, "manage-people") ? (
             <>
               <li>

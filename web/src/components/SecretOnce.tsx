@@ -1,18 +1,21 @@
 import { useState } from "react";
 
 /**
- * A new secret, shown once: Copy, the warning, and ready snippets. The secret lives only in
- * the props of this component; when the dialog closes, its parent drops it.
+ * A new secret, shown once: Copy, the warning, and (for a gateway key) ready snippets. The secret
+ * lives only in the props of this component; when the dialog closes, its parent drops it.
  */
 export function SecretOnce({
   secret,
   onDone,
-  admin = false,
+  kind = "key",
 }: {
   secret: string;
   onDone(): void;
-  /** An admin key: snippets for the CLI instead of the OpenAI SDK. */
-  admin?: boolean;
+  /**
+   * "key": a gateway key, with the SDK snippets; "admin": an admin key, with the CLI's;
+   * "signing": a webhook's signing secret, with none.
+   */
+  kind?: "key" | "signing" | "admin";
 }) {
   const [copied, setCopied] = useState(false);
   const base = `${window.location.origin}/v1`;
@@ -20,10 +23,15 @@ export function SecretOnce({
     await navigator.clipboard.writeText(secret);
     setCopied(true);
   };
+  const label = kind === "key" ? "Your new key" : "Signing secret";
   return (
     <div className="secret">
-      <p className="warning">Copy this key now. It will not be shown again: keyward stores only its hash.</p>
-      <label htmlFor="new-secret">Your new key</label>
+      <p className="warning">
+        {kind === "key"
+          ? "Copy this key now. It will not be shown again: keyward stores only its hash."
+          : "Copy this signing secret now. It will not be shown again: your receiver needs it to check each delivery's signature."}
+      </p>
+      <label htmlFor="new-secret">{label}</label>
       <div className="copy-row">
         <input id="new-secret" readOnly value={secret} className="mono" onFocus={(e) => e.target.select()} />
         <button type="button" onClick={() => void copy()}>
@@ -31,13 +39,13 @@ export function SecretOnce({
         </button>
       </div>
       <p aria-live="polite">{copied ? "Copied to the clipboard." : ""}</p>
-      {admin ? (
+      {kind === "admin" ? (
         <details>
           <summary>Use it</summary>
           <h3>CLI</h3>
           <pre>{`export KEYWARD_URL=${window.location.origin}\nexport KEYWARD_ADMIN_KEY=${secret}\nkeyward keys list --json`}</pre>
         </details>
-      ) : (
+      ) : kind === "key" ? (
         <details>
           <summary>Use it</summary>
           <h3>.env</h3>
@@ -49,7 +57,7 @@ export function SecretOnce({
           <h3>curl</h3>
           <pre>{`curl ${base}/chat/completions \\\n  -H "Authorization: Bearer ${secret}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`}</pre>
         </details>
-      )}
+      ) : null}
       <button type="button" onClick={onDone}>
         Done
       </button>

@@ -103,7 +103,7 @@ export function AdminKeys() {
       {open?.kind === "create" ? (
         <Dialog title={secret ? "Save your admin key" : "Create admin key"} onClose={close}>
           {secret ? (
-            <SecretOnce secret={secret} onDone={close} admin />
+            <SecretOnce kind="admin" secret={secret} onDone={close} />
           ) : (
             <CreateAdminKeyForm roles={roles} onSubmit={(n, r) => void create(n, r)} onCancel={close} />
           )}

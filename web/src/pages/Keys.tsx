@@ -4,6 +4,7 @@ import { errorMessage, type CreateKey, type Key } from "../api/client";
 import { can, useSession } from "../api/context";
 import { CreateKeyForm } from "../components/CreateKeyForm";
 import { Dialog } from "../components/Dialog";
+import { RevokeForm, RotateForm } from "../components/KeyForms";
 import { ErrorText } from "../components/ErrorText";
 import { SecretOnce } from "../components/SecretOnce";
 import { describePermissions, formatDate } from "../format";
@@ -182,7 +183,7 @@ function KeyTable(props: {
         {props.keys.map((k) => (
           <tr key={k.id}>
             <td>
-              <Link href={`/usage?key_id=${k.id}&group_by=hour`}>{k.name}</Link>
+              <Link href={`/keys/${k.id}`}>{k.name}</Link>
             </td>
             <td className="mono">{k.masked_key}</td>
             <td>{describePermissions(k.permissions)}</td>
@@ -224,63 +225,5 @@ function KeyTable(props: {
         ))}
       </tbody>
     </table>
-  );
-}
-
-const GRACE = [
-  [0, "None: the old key stops now"],
-  [3_600, "1 hour"],
-  [86_400, "24 hours"],
-  [604_800, "7 days"],
-] as const;
-
-function RotateForm({ onRotate, onCancel }: { onRotate(grace: number): void; onCancel(): void }) {
-  const [grace, setGrace] = useState(86_400);
-  return (
-    <form className="stack" onSubmit={(e) => (e.preventDefault(), onRotate(grace))}>
-      <label htmlFor="grace">Grace period (the old key keeps working)</label>
-      <select id="grace" value={grace} onChange={(e) => setGrace(Number(e.target.value))}>
-        {GRACE.map(([s, label]) => (
-          <option key={s} value={s}>
-            {label}
-          </option>
-        ))}
-      </select>
-      <div className="buttons">
-        <button type="submit">Rotate</button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function RevokeForm({
-  keyName,
-  onRevoke,
-  onCancel,
-}: {
-  keyName: string;
-  onRevoke(reason: string): void;
-  onCancel(): void;
-}) {
-  const [reason, setReason] = useState("");
-  return (
-    <form className="stack" onSubmit={(e) => (e.preventDefault(), onRevoke(reason))}>
-      <p>
-        Requests with <strong>{keyName}</strong> are refused at once, on every replica. This cannot be undone.
-      </p>
-      <label htmlFor="revoke-reason">Reason (for the audit log)</label>
-      <input id="revoke-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
-      <div className="buttons">
-        <button type="submit" className="danger">
-          Revoke
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
   );
 }
