@@ -23,6 +23,7 @@
  *   BENCH_DATABASE_URL  PostgreSQL server (default KEYWARD_TEST_DATABASE_URL, else
  *                    postgres://postgres@127.0.0.1:5432/test)
  *   BENCH_WRITE      1 = write BENCHMARKS.md, 0 = don't (default: only at the full size)
+ *   BENCH_KEEP       1 = keep the SQLite dir and the PostgreSQL schema afterwards (for EXPLAIN)
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -71,6 +72,7 @@ const PG_URL =
   "postgres://postgres@127.0.0.1:5432/test";
 const FULL = KEYS >= FULL_KEYS && EVENTS >= FULL_EVENTS;
 const WRITE = process.env.BENCH_WRITE ? process.env.BENCH_WRITE === "1" : FULL;
+const KEEP = process.env.BENCH_KEEP === "1";
 const DAYS = 90;
 const SMALL_PROJECTS = 4;
 const SMALL_KEYS = 100;
@@ -225,7 +227,7 @@ async function runSqlite(): Promise<StoreResult> {
     };
   } finally {
     await r?.server.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (!KEEP) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -266,7 +268,7 @@ async function runPostgres(): Promise<StoreResult> {
     };
   } finally {
     await r?.server.close();
-    await admin.query(`drop schema if exists ${schema} cascade`);
+    if (!KEEP) await admin.query(`drop schema if exists ${schema} cascade`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
   }

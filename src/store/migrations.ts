@@ -11,6 +11,7 @@ import { trustPolicies } from "./migrations/0009_trust_policies.js";
 import { secretDestinations } from "./migrations/0010_secret_destinations.js";
 import { replicas } from "./migrations/0011_replicas.js";
 import { people } from "./migrations/0012_people.js";
+import { consoleIndexes } from "./migrations/0014_console_indexes.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   "0010_secret_destinations": secretDestinations,
   "0011_replicas": replicas,
   "0012_people": people,
+  "0014_console_indexes": consoleIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
