@@ -4,6 +4,7 @@ import { parseCidr } from "../core/cidr.js";
 import { ID_PREFIX } from "../core/ids.js";
 import { ModelPatternSchema, PermissionsSchema, RESOURCES } from "../core/permissions.js";
 import { LimitsSchema } from "../core/limits.js";
+import { KEY_SORTS } from "../keys/list-order.js";
 import { ROLES } from "../core/roles.js";
 import { AddedDestinationSchema, DestinationList, PushSchema } from "./schemas/destinations.js";
 
@@ -283,7 +284,20 @@ export const ListKeysQuery = z.object({
     .enum(["true", "false"])
     .optional()
     .openapi({ description: "true: only stale keys; false: only keys that are not stale" }),
-  after: KeyId.optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: "Only keys whose name or masked key contains this (case-insensitive)" }),
+  sort: z.enum(KEY_SORTS).optional().openapi({
+    description:
+      "created (oldest first, the default), -created (newest first), name (A–Z, case-insensitive), -name (Z–A)",
+  }),
+  after: KeyId.optional().openapi({
+    description: "The previous page's next_cursor: the page continues after that key, in the same sort",
+  }),
   ...Paging,
 });
 

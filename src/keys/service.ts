@@ -15,6 +15,7 @@ import type { Database, Executor } from "../store/database.js";
 import type { ApiKeysTable, LeakAction } from "../store/schema.js";
 import type { AddedDestination, DestinationService } from "../destinations/service.js";
 import type { CacheInvalidation } from "../cluster/invalidation.js";
+import { afterCondition, nameKey, orderTerms, searchCondition, type KeySort } from "./list-order.js";
 import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
 import {
   effectiveStatus,
@@ -36,6 +37,11 @@ export interface ListKeysQuery {
   status?: KeyStatusView;
   /** true: only stale keys (rotation policy); false: only keys that are not stale. */
   stale?: boolean;
+  /** Name or masked key contains this (case-insensitive). */
+  search?: string;
+  /** Default `created` (oldest first). */
+  sort?: KeySort;
+  /** The last key of the previous page (its id); the page continues after it in `sort` order. */
   after?: string;
   limit: number;
 }
@@ -178,7 +184,12 @@ export class KeyService {
       if (scope.length === 0) return { data: [], has_more: false };
       query = query.where("project_id", "in", [...scope]);
     }
-    if (q.after) query = query.where("id", ">", q.after);
+    const sort = q.sort ?? "created";
+    if (q.after) {
+      const cursor = await this.listCursor(q.after, sort, q.projectId, scope);
+      query = query.where((eb) => afterCondition(eb, this.store.dialect, sort, cursor));
+    }
+    if (q.search) query = query.where((eb) => searchCondition(eb, q.search!));
     switch (q.status) {
       case "revoked":
         query = query.where("status", "=", "revoked");
@@ -195,10 +206,8 @@ export class KeyService {
     }
     if (q.stale !== undefined)
       query = query.where((eb) => (q.stale ? staleCondition(eb, now) : eb.not(staleCondition(eb, now))));
-    const rows = await query
-      .orderBy("id")
-      .limit(q.limit + 1)
-      .execute();
+    for (const term of orderTerms(this.store.dialect, sort)) query = query.orderBy(term);
+    const rows = await query.limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);
     const policies = await projectPolicies(
       this.store.db,
@@ -208,6 +217,33 @@ export class KeyService {
       data: page.map((r) => toKeyView(r, now, policies.get(r.project_id)!)),
       has_more: rows.length > q.limit,
     };
+  }
+
+  /**
+   * The cursor key's place in the order. Looked up only among the keys the list itself covers:
+   * a cursor naming someone else's key must not reveal where that key's name sorts.
+   */
+  private async listCursor(
+    after: string,
+    sort: KeySort,
+    projectId: string | undefined,
+    scope: readonly string[] | null,
+  ): Promise<{ id: string; nameKey: string }> {
+    if (sort === "created" || sort === "-created") return { id: after, nameKey: "" };
+    let query = this.store.db
+      .selectFrom("api_keys")
+      .select(["id", nameKey(this.store.dialect).as("name_key")])
+      .where("id", "=", after);
+    if (projectId) query = query.where("project_id", "=", projectId);
+    if (scope !== null) query = query.where("project_id", "in", [...scope]);
+    const row = await query.executeTakeFirst();
+    if (!row)
+      throw new KeywardError(
+        "invalid_request",
+        "the cursor key no longer exists here: start from the first page",
+        [{ path: "after", message: "no such key in this list" }],
+      );
+    return { id: row.id, nameKey: row.name_key };
   }
 
   async get(actor: Principal, id: string): Promise<KeyView> {

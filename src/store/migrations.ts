@@ -12,6 +12,7 @@ import { secretDestinations } from "./migrations/0010_secret_destinations.js";
 import { replicas } from "./migrations/0011_replicas.js";
 import { people } from "./migrations/0012_people.js";
 import { budgetLedger } from "./migrations/0013_budget_ledger.js";
+import { consoleIndexes } from "./migrations/0014_console_indexes.js";
 import { loginFailures } from "./migrations/0015_login_failures.js";
 
 /**
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   "0011_replicas": replicas,
   "0012_people": people,
   "0013_budget_ledger": budgetLedger,
+  "0014_console_indexes": consoleIndexes,
   "0015_login_failures": loginFailures,
 };
 

@@ -41,17 +41,32 @@ export async function queryUsage(
   );
   const names =
     f.groupBy === "key" ? sql.table("api_keys") : f.groupBy === "project" ? sql.table("projects") : null;
-  const order = bucket !== undefined ? sql`s.grp asc` : sql`sum(s.cost_micros) desc, s.grp asc`;
+  const order = (t: string) =>
+    bucket !== undefined
+      ? sql`${sql.ref(`${t}.grp`)} asc`
+      : sql`${sql.ref(`${t}.cost_micros`)} desc, ${sql.ref(`${t}.grp`)} asc`;
+  // One slice (the console's whole-day ranges) is already one row per group: summing it again
+  // made PostgreSQL hash 10,000 groups a second time (spilling to disk) for nothing.
+  const grouped =
+    segments.length === 1
+      ? sql`select * from (${union}) s order by ${order("s")} limit ${f.limit}`
+      : sql`select s.grp as grp, sum(s.requests) as requests, sum(s.errors) as errors,
+          sum(s.prompt_tokens) as prompt_tokens, sum(s.completion_tokens) as completion_tokens,
+          sum(s.cached_tokens) as cached_tokens, sum(s.cost_micros) as cost_micros
+        from (${union}) s
+        group by s.grp
+        order by ${bucket !== undefined ? sql`s.grp asc` : sql`sum(s.cost_micros) desc, s.grp asc`}
+        limit ${f.limit}`;
+  // Sum, order and cut to `limit` first, then look up names for the rows kept: grouping the
+  // joined rows instead (with max(name)) made PostgreSQL hash wide rows for every key, and
+  // spill to disk at 10,000 keys, only to throw most of them away.
   const { rows } = await sql<AggregateRow>`
-    select s.grp as grp, ${names ? sql`max(n.name)` : sql`null`} as name,
-      sum(s.requests) as requests, sum(s.errors) as errors,
-      sum(s.prompt_tokens) as prompt_tokens, sum(s.completion_tokens) as completion_tokens,
-      sum(s.cached_tokens) as cached_tokens, sum(s.cost_micros) as cost_micros
-    from (${union}) s
-    ${names ? sql`left join ${names} n on n.id = s.grp` : sql``}
-    group by s.grp
-    order by ${order}
-    limit ${f.limit}`.execute(db);
+    select g.grp as grp, ${names ? sql`n.name` : sql`null`} as name, g.requests as requests,
+      g.errors as errors, g.prompt_tokens as prompt_tokens, g.completion_tokens as completion_tokens,
+      g.cached_tokens as cached_tokens, g.cost_micros as cost_micros
+    from (${grouped}) g
+    ${names ? sql`left join ${names} n on n.id = g.grp` : sql``}
+    order by ${order("g")}`.execute(db);
   return rows.map((r) => {
     const cost = Number(r.cost_micros ?? 0);
     const grp = String(r.grp);

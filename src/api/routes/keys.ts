@@ -44,7 +44,10 @@ const listInProject = createRoute({
   security: SECURITY,
   summary: "List a project's keys (masked)",
   request: { params: ProjectIdParam, query: ListKeysQuery },
-  responses: { 200: jsonResponse(KeyListSchema, "Keys, oldest first"), ...ERROR_RESPONSES },
+  responses: {
+    200: jsonResponse(KeyListSchema, "Keys, oldest first unless sorted otherwise"),
+    ...ERROR_RESPONSES,
+  },
 });
 
 const listAll = createRoute({
@@ -54,7 +57,10 @@ const listAll = createRoute({
   security: SECURITY,
   summary: "List keys across projects (masked)",
   request: { query: ListKeysQuery.extend({ project_id: ProjectId.optional() }) },
-  responses: { 200: jsonResponse(KeyListSchema, "Keys, oldest first"), ...ERROR_RESPONSES },
+  responses: {
+    200: jsonResponse(KeyListSchema, "Keys, oldest first unless sorted otherwise"),
+    ...ERROR_RESPONSES,
+  },
 });
 
 const get = createRoute({
@@ -176,6 +182,8 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
       ...(q.status ? { status: q.status } : {}),
       ...(q.stale ? { stale: q.stale === "true" } : {}),
       ...(q.after ? { after: q.after } : {}),
+      ...(q.q ? { search: q.q } : {}),
+      ...(q.sort ? { sort: q.sort } : {}),
       ...(projectId ? { projectId } : {}),
     });
     return { object: "list" as const, ...r, next_cursor: r.has_more ? r.data.at(-1)!.id : null };

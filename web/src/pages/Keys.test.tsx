@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import createClient from "openapi-fetch";
 import { afterEach, describe, expect, it } from "vitest";
@@ -105,5 +105,37 @@ describe("Keys page", () => {
     expect(screen.queryByRole("dialog")).toBeNull();
     expect(document.body.innerHTML).not.toContain(SECRET);
     expect(calls).toContain("POST /api/v1/projects/proj_1/keys");
+  });
+
+  it("searches and sorts on the server, over every key, and shows what the server found", async () => {
+    const queries: URLSearchParams[] = [];
+    // The server knows a key the first page never showed: only a server-side search finds it.
+    const far = { ...KEY, id: "key_9999", name: "billing-far-away", masked_key: "kw_live_…Zz99" };
+    const api = createClient<paths>({
+      baseUrl: "http://console.test",
+      fetch: async (req: Request) => {
+        const params = new URL(req.url).searchParams;
+        queries.push(params);
+        const data = params.get("q") === "billing" ? [far] : [KEY];
+        return new Response(JSON.stringify({ object: "list", data, has_more: false, next_cursor: null }), {
+          headers: { "content-type": "application/json" },
+        });
+      },
+    });
+    render(
+      <SessionContext.Provider value={{ api, user: user("reader"), setUser: () => {} }}>
+        <Keys projectId="proj_1" />
+      </SessionContext.Provider>,
+    );
+    const ui = userEvent.setup();
+    const table = await screen.findByRole("table", { name: "Keys" });
+    await ui.type(screen.getByLabelText("Search keys"), "billing");
+    expect(await within(table).findByRole("row", { name: /billing-far-away/ })).toBeTruthy();
+    expect(within(table).queryByRole("row", { name: /kw_live_…Xk3p/ })).toBeNull();
+    // One request for the whole word once typing pauses, not one per letter.
+    expect(queries.filter((p) => p.has("q")).map((p) => p.get("q"))).toEqual(["billing"]);
+    await ui.selectOptions(screen.getByLabelText("Sort by"), "Name Z–A");
+    await waitFor(() => expect(queries.at(-1)?.get("sort")).toBe("-name"));
+    expect(queries.at(-1)?.get("q")).toBe("billing");
   });
 });

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "wouter";
 import { errorMessage, type CreateKey, type Key } from "../api/client";
 import { can, useSession } from "../api/context";
@@ -10,6 +10,15 @@ import { SecretOnce } from "../components/SecretOnce";
 import { describePermissions, formatDate } from "../format";
 
 type Status = "" | Key["status"];
+type Sort = "created" | "-created" | "name" | "-name";
+const SORTS: Array<[Sort, string]> = [
+  ["created", "Oldest first"],
+  ["-created", "Newest first"],
+  ["name", "Name A–Z"],
+  ["-name", "Name Z–A"],
+];
+/** Typing pauses this long before the search goes to the server (not one request per key press). */
+const SEARCH_PAUSE_MS = 250;
 type Open = { kind: "create" } | { kind: "revoke"; key: Key } | { kind: "rotate"; key: Key } | null;
 const PAGE = 50;
 
@@ -20,36 +29,48 @@ export function Keys({ projectId }: { projectId: string }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [status, setStatus] = useState<Status>("");
   const [search, setSearch] = useState("");
+  const [q, setQ] = useState("");
+  const [sort, setSort] = useState<Sort>("created");
+  const latest = useRef(0);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<Open>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const writable = can(user, "write-keys");
 
+  useEffect(() => {
+    const t = setTimeout(() => setQ(search.trim()), SEARCH_PAUSE_MS);
+    return () => clearTimeout(t);
+  }, [search]);
+
+  // Search, filter and sort run on the server, over every key of the project, not just the
+  // pages loaded so far; "Load more" continues the same order from the last key (a cursor).
   const load = useCallback(
     (after?: string) => {
-      const query = { limit: PAGE, ...(status ? { status } : {}), ...(after ? { after } : {}) };
+      const query = {
+        limit: PAGE,
+        ...(status ? { status } : {}),
+        ...(q ? { q } : {}),
+        ...(sort !== "created" ? { sort } : {}),
+        ...(after ? { after } : {}),
+      };
+      const request = ++latest.current;
       return api
         .GET("/api/v1/projects/{project_id}/keys", { params: { path: { project_id: projectId }, query } })
         .then((r) => {
+          // An answer to an older search or sort that arrives late must not replace a newer one.
+          if (request !== latest.current) return;
           if (!r.data) return setError(errorMessage(r.error, r.response));
           const page = r.data;
           setKeys((prev) => (after ? [...prev, ...page.data] : page.data));
           setCursor(page.has_more ? page.next_cursor : null);
         });
     },
-    [api, projectId, status],
+    [api, projectId, status, q, sort],
   );
   useEffect(() => {
     void load();
   }, [load]);
-
-  const shown = useMemo(() => {
-    const q = search.trim().toLowerCase();
-    return q
-      ? keys.filter((k) => k.name.toLowerCase().includes(q) || k.masked_key.toLowerCase().includes(q))
-      : keys;
-  }, [keys, search]);
 
   const close = useCallback(() => {
     // The secret goes with the dialog: nothing of it stays in the page's state.
@@ -107,6 +128,14 @@ export function Keys({ projectId }: { projectId: string }) {
           <option value="revoked">Revoked</option>
           <option value="expired">Expired</option>
         </select>
+        <label htmlFor="key-sort">Sort by</label>
+        <select id="key-sort" value={sort} onChange={(e) => setSort(e.target.value as Sort)}>
+          {SORTS.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
         {writable ? (
           <button type="button" onClick={() => setOpen({ kind: "create" })}>
             Create key
@@ -114,7 +143,7 @@ export function Keys({ projectId }: { projectId: string }) {
         ) : null}
       </div>
       <KeyTable
-        keys={shown}
+        keys={keys}
         writable={writable}
         onAction={(kind, key) => setOpen({ kind, key })}
         onToggle={(key) => void act(key, key.status === "disabled" ? "enable" : "disable")}
