@@ -58,7 +58,7 @@ describe.skipIf(!chromiumAvailable())("key detail and alerts in Chromium", () =>
     await page.getByLabel("Display name").fill(OWNER.name);
     await page.getByLabel("Password").fill(OWNER.password);
     await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { name: "Projects" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
   });
   afterAll(async () => {
     await browser?.close();
@@ -78,7 +78,7 @@ describe.skipIf(!chromiumAvailable())("key detail and alerts in Chromium", () =>
     await chat(secret);
     await t.ctx.usage.flush();
 
-    await page.reload();
+    await page.goto(`${t.url}/projects`);
     await page.getByRole("link", { name: "detail" }).click();
     await page.getByRole("link", { name: KEY_NAME }).click();
     await page.getByRole("heading", { name: KEY_NAME }).waitFor();

@@ -23,13 +23,13 @@ export function SecretOnce({
     await navigator.clipboard.writeText(secret);
     setCopied(true);
   };
-  const label = kind === "key" ? "Your new key" : "Signing secret";
+  const label = kind === "signing" ? "Signing secret" : "Your new key";
   return (
     <div className="secret">
       <p className="warning">
-        {kind === "key"
-          ? "Copy this key now. It will not be shown again: keyward stores only its hash."
-          : "Copy this signing secret now. It will not be shown again: your receiver needs it to check each delivery's signature."}
+        {kind === "signing"
+          ? "Copy this signing secret now. It will not be shown again: your receiver needs it to check each delivery's signature."
+          : "Copy this key now. It will not be shown again: keyward stores only its hash."}
       </p>
       <label htmlFor="new-secret">{label}</label>
       <div className="copy-row">
