@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { Limits } from "../core/limits.js";
 import type { DB } from "../store/schema.js";
+import { BatchedTransactions } from "./batched-transactions.js";
 import { checkBudget, type BudgetState, type Check, type Scope } from "./decide.js";
 import type { SpendLoader } from "./limiter.js";
-import { periodBounds } from "./periods.js";
+import { PeriodCache } from "./periods.js";
 
 /** A subject (key or project) with a budget. */
 export interface BudgetSubject {
@@ -35,11 +36,19 @@ export interface Settled {
   after: number;
 }
 
-/** Thrown inside a reservation's transaction to roll it back; answered as a refusal. */
-class Refused extends Error {
-  constructor(readonly index: number) {
-    super("budget refused");
-  }
+interface ReserveOp {
+  holds: LedgerHold[];
+  amount: number;
+  now: number;
+}
+/** Null: reserved against every subject; else the index of the subject that refused. */
+interface ReserveResult {
+  refused: number | null;
+  after: number[];
+}
+interface SettleOp {
+  holds: readonly LedgerHold[];
+  actualMicros: number;
 }
 
 /**
@@ -49,14 +58,19 @@ class Refused extends Error {
  * One row per subject and period (`budget_ledger`: spent, reserved), created from the durable
  * spend (the usage rows) the first time the period is used, and one row per reservation
  * (`budget_holds`), whose expiry the holder renews while its request is in flight. Reserving is
- * one guarded update per subject in a transaction with the insert of the hold; settling swaps
- * the hold for the real cost in one transaction; `sweep` releases the holds of a process that
+ * one guarded update per subject with the insert of the hold; settling swaps the hold for the
+ * real cost; both run in transactions shared by the requests that arrive together (group
+ * commit, see BatchedTransactions); `sweep` releases the holds of a process that
  * died, once their lease has passed.
  */
 export class BudgetLedger {
   /** Period rows known to exist (skips the existence check on later requests). */
   private readonly known = new Set<string>();
   private readonly live = new Set<string>();
+  private readonly periods = new PeriodCache();
+  /** Reservations and settlements of concurrent requests share a transaction (group commit). */
+  private readonly reservations: BatchedTransactions<ReserveOp, ReserveResult>;
+  private readonly settlements: BatchedTransactions<SettleOp, Settled[]>;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -64,14 +78,88 @@ export class BudgetLedger {
     /** This process, as the owner of its holds. */
     private readonly owner: string,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.reservations = new BatchedTransactions(db, (trx, op) => this.reserveIn(trx, op));
+    this.settlements = new BatchedTransactions(db, (trx, op) => this.settleIn(trx, op));
+  }
+
+  /**
+   * One request's reservation inside a batch's transaction: every subject or none. A refusal
+   * gives back what this request took of the subjects before it (in the same transaction), so
+   * it never rolls back the other requests of the batch.
+   */
+  private async reserveIn(trx: Transaction<DB>, { holds, amount, now }: ReserveOp): Promise<ReserveResult> {
+    const after: number[] = [];
+    for (const [i, h] of holds.entries()) {
+      // The rule this protects: spent + reserved + this reservation <= the budget, checked
+      // and applied in one statement, so concurrent reservations on any replica can never
+      // together pass it (the row lock serializes them; the guard is re-read under it).
+      const r = await trx
+        .updateTable("budget_ledger")
+        .set({ reserved: sql<number>`reserved + ${amount}` })
+        .where("scope", "=", h.scope)
+        .where("subject_id", "=", h.subjectId)
+        .where("period_key", "=", h.periodKey)
+        .where(sql<boolean>`spent + reserved + ${amount} <= ${h.limitMicros}`)
+        .returning(["spent", "reserved"])
+        .executeTakeFirst();
+      if (!r) {
+        for (const taken of holds.slice(0, i))
+          await trx
+            .updateTable("budget_ledger")
+            .set({ reserved: sql<number>`reserved - ${amount}` })
+            .where("scope", "=", taken.scope)
+            .where("subject_id", "=", taken.subjectId)
+            .where("period_key", "=", taken.periodKey)
+            .execute();
+        return { refused: i, after: [] };
+      }
+      after.push(Number(r.spent) + Number(r.reserved));
+    }
+    await trx
+      .insertInto("budget_holds")
+      .values(
+        holds.map((h) => ({
+          id: h.id,
+          scope: h.scope,
+          subject_id: h.subjectId,
+          period_key: h.periodKey,
+          amount,
+          owner: this.owner,
+          expires_at: now + this.leaseMs,
+        })),
+      )
+      .execute();
+    return { refused: null, after };
+  }
+
+  /** One request's settlement inside a batch's transaction: its holds become the real cost. */
+  private async settleIn(trx: Transaction<DB>, { holds, actualMicros }: SettleOp): Promise<Settled[]> {
+    const settled: Settled[] = [];
+    for (const h of holds) {
+      const gone = await trx.deleteFrom("budget_holds").where("id", "=", h.id).executeTakeFirst();
+      // A hold the sweep released already (its lease ran out) was given back by the sweep.
+      const held = Number(gone.numDeletedRows) === 1 ? h.amount : 0;
+      const row = await trx
+        .updateTable("budget_ledger")
+        .set({ spent: sql<number>`spent + ${actualMicros}`, reserved: sql<number>`reserved - ${held}` })
+        .where("scope", "=", h.scope)
+        .where("subject_id", "=", h.subjectId)
+        .where("period_key", "=", h.periodKey)
+        .returning("spent")
+        .executeTakeFirst();
+      const after = Number(row?.spent ?? 0);
+      settled.push({ hold: h, before: after - actualMicros, after });
+    }
+    return settled;
+  }
 
   /** Reserves `amount` µ$ against every subject's budget, all or none. */
   async reserve(subjects: readonly BudgetSubject[], amount: number, now: number): Promise<Reservation> {
     const planned = [];
     for (const s of subjects) {
       const budget = s.limits.budget!;
-      const { start, end } = periodBounds(budget.period, budget.timezone, now);
+      const { start, end } = this.periods.bounds(budget.period, budget.timezone, now);
       const periodKey = `${budget.period}:${budget.timezone}:${start}`;
       await this.ensureRow(s, periodKey, start, end);
       planned.push({ s, periodKey, start, end, limitMicros: Math.round(budget.usd * 1_000_000) });
@@ -85,46 +173,15 @@ export class BudgetLedger {
       limitMicros: p.limitMicros,
       start: p.start,
     }));
-    const after: number[] = [];
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const [i, h] of holds.entries()) {
-          // The rule this protects: spent + reserved + this reservation <= the budget, checked
-          // and applied in one statement, so concurrent reservations on any replica can never
-          // together pass it (the row lock serializes them; the guard is re-read under it).
-          const r = await trx
-            .updateTable("budget_ledger")
-            .set({ reserved: sql<number>`reserved + ${amount}` })
-            .where("scope", "=", h.scope)
-            .where("subject_id", "=", h.subjectId)
-            .where("period_key", "=", h.periodKey)
-            .where(sql<boolean>`spent + reserved + ${amount} <= ${h.limitMicros}`)
-            .returning(["spent", "reserved"])
-            .executeTakeFirst();
-          if (!r) throw new Refused(i);
-          after.push(Number(r.spent) + Number(r.reserved));
-          await trx
-            .insertInto("budget_holds")
-            .values({
-              id: h.id,
-              scope: h.scope,
-              subject_id: h.subjectId,
-              period_key: h.periodKey,
-              amount,
-              owner: this.owner,
-              expires_at: now + this.leaseMs,
-            })
-            .execute();
-        }
-      });
-    } catch (err) {
-      if (!(err instanceof Refused)) throw err;
-      const p = planned[err.index]!;
+    const result = await this.reservations.run({ holds, amount, now });
+    if (result.refused !== null) {
+      const p = planned[result.refused]!;
       const row = await this.row(p.s.scope, p.s.id, p.periodKey);
       const state = { start: p.start, end: p.end, spent: row?.spent ?? 0, reserved: row?.reserved ?? 0 };
       const failed = checkBudget(p.s.scope, state, p.limitMicros, amount);
       return { ok: false, failed, checks: [failed], state };
     }
+    const after = result.after;
     for (const h of holds) this.live.add(h.id);
     const checks = planned.map((p, i) => ({
       scope: p.s.scope,
@@ -141,25 +198,7 @@ export class BudgetLedger {
   async settle(holds: readonly LedgerHold[], actualMicros: number): Promise<Settled[]> {
     // Until this commits the holds stay live (renewed): a failed settlement keeps its
     // reservation counted, never less, while the caller retries.
-    const settled = await this.db.transaction().execute(async (trx) => {
-      const settled: Settled[] = [];
-      for (const h of holds) {
-        const gone = await trx.deleteFrom("budget_holds").where("id", "=", h.id).executeTakeFirst();
-        // A hold the sweep released already (its lease ran out) was given back by the sweep.
-        const held = Number(gone.numDeletedRows) === 1 ? h.amount : 0;
-        const row = await trx
-          .updateTable("budget_ledger")
-          .set({ spent: sql<number>`spent + ${actualMicros}`, reserved: sql<number>`reserved - ${held}` })
-          .where("scope", "=", h.scope)
-          .where("subject_id", "=", h.subjectId)
-          .where("period_key", "=", h.periodKey)
-          .returning("spent")
-          .executeTakeFirst();
-        const after = Number(row?.spent ?? 0);
-        settled.push({ hold: h, before: after - actualMicros, after });
-      }
-      return settled;
-    });
+    const settled = await this.settlements.run({ holds, actualMicros });
     for (const h of holds) this.live.delete(h.id);
     return settled;
   }
@@ -215,7 +254,7 @@ export class BudgetLedger {
   /** Spent and reserved in the subject's current period. */
   async state(s: BudgetSubject, now: number): Promise<BudgetState> {
     const budget = s.limits.budget!;
-    const { start, end } = periodBounds(budget.period, budget.timezone, now);
+    const { start, end } = this.periods.bounds(budget.period, budget.timezone, now);
     const periodKey = `${budget.period}:${budget.timezone}:${start}`;
     await this.ensureRow(s, periodKey, start, end);
     const row = await this.row(s.scope, s.id, periodKey);

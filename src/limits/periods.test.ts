@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { periodBounds } from "./periods.js";
+import { PeriodCache, periodBounds } from "./periods.js";
 
 describe("budget periods", () => {
   const at = Date.UTC(2026, 10, 18, 15, 30); // Wednesday 2026-11-18 15:30 UTC
@@ -28,5 +28,17 @@ describe("budget periods", () => {
     expect(berlin.end - berlin.start).toBe(23 * 3_600_000);
     const ny = periodBounds("month", "America/New_York", Date.UTC(2026, 10, 1, 3)); // Oct 31, 23:00 local
     expect(ny.start).toBe(Date.UTC(2026, 9, 1, 4));
+  });
+});
+
+describe("PeriodCache", () => {
+  it("answers like periodBounds, inside the period and after it has passed", () => {
+    const cache = new PeriodCache();
+    const t = Date.UTC(2026, 2, 28, 22, 0); // the evening before Berlin's DST change
+    for (const now of [t, t + 3_600_000, t + 86_400_000, t + 40 * 86_400_000])
+      for (const period of ["day", "week", "month"] as const)
+        expect(cache.bounds(period, "Europe/Berlin", now)).toEqual(
+          periodBounds(period, "Europe/Berlin", now),
+        );
   });
 });

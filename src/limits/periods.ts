@@ -52,3 +52,22 @@ export function periodBounds(
   }
   return { start: localMidnight(timeZone, y, m, 1), end: localMidnight(timeZone, y, m + 1, 1) };
 }
+
+/**
+ * periodBounds, remembered per period and time zone until `now` leaves the period: the time
+ * zone arithmetic (Intl) costs tens of µs, and the shared budget path asks on every request.
+ */
+export class PeriodCache {
+  private readonly known = new Map<string, { start: number; end: number }>();
+
+  bounds(period: BudgetPeriod, timeZone: string, now: number): { start: number; end: number } {
+    const name = `${period}:${timeZone}`;
+    const hit = this.known.get(name);
+    if (hit && now >= hit.start && now < hit.end) return hit;
+    const fresh = periodBounds(period, timeZone, now);
+    // A handful of distinct budgets' zones in practice; bounded anyway.
+    if (this.known.size >= 1_000) this.known.clear();
+    this.known.set(name, fresh);
+    return fresh;
+  }
+}
