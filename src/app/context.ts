@@ -172,8 +172,11 @@ export async function createContext(
   );
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
-  const usage = new UsageRecorder(writerThread ?? directBatchWriter(store.db), config.usageFlushMs, (err) =>
-    logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
+  const usage = new UsageRecorder(
+    writerThread ?? directBatchWriter(store.db, store.dialect === "postgres"),
+    config.usageFlushMs,
+    (err) =>
+      logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
   );
   usage.start();
   const tracing = overrides.tracing

@@ -25,6 +25,11 @@ import type { WriterRequest } from "./sqlite-writer.js";
 const WRITER_NICENESS = 19;
 
 const { sqlite, db } = openSqliteConnection((workerData as { file: string }).file);
+// Usage and last-used commits without fsync (WAL, synchronous = NORMAL): durable across a crash
+// of any process (kill -9 included), which is what metering before an answer ends needs; a
+// power loss can drop the last few ms, as the batching window always could. An fsync per
+// commit cost tens of ms on this machine's disk, and answers wait for these commits.
+sqlite.pragma("synchronous = NORMAL");
 const statements = preparedBatchStatements(sqlite, db);
 // After the set-up (module loading, statements), which is not to be slowed down.
 lowerThreadPriority(WRITER_NICENESS);

@@ -17,6 +17,9 @@ export function openRedis(url: string, role: RedisRole, logger: Logger): Redis {
     connectionName: `keyward:${role}`,
     lazyConnect: true,
     enableOfflineQueue: role === "subscriber",
+    // Limit checks of concurrent requests leave in one write per event-loop tick instead of a
+    // socket write each (that write was 13% of the CPU of a Redis-limited gateway).
+    enableAutoPipelining: role === "limits",
     maxRetriesPerRequest: role === "subscriber" ? null : 1,
     connectTimeout: 2_000,
     commandTimeout: role === "subscriber" ? undefined : 1_000,

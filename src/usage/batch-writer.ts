@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { DB, KeyIpsTable, UsageEventsTable } from "../store/schema.js";
 import { keyIpPairs, writeKeyIps } from "./key-ips.js";
 import {
@@ -64,8 +64,14 @@ export async function writeUsageBatch(
   db: Kysely<DB>,
   batch: UsageEvent[],
   statements: BatchStatements = kyselyStatements,
+  postgresAsyncCommit = false,
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    // PostgreSQL answers the commit before its WAL reaches the disk: durable across a crash of
+    // any keyward process (what metering before an answer ends needs), and a crash of the
+    // database server itself can drop at most its last ~0.6 s (3 × wal_writer_delay). Answers
+    // wait for this commit, and a disk flush per batch would be their wait.
+    if (postgresAsyncCommit) await sql`set local synchronous_commit = off`.execute(tx);
     const unique = uniqueByRequestId(batch);
     const inserted = await statements.insertEvents(tx, unique);
     // Rollups count exactly the events whose raw row this transaction created: RETURNING
@@ -79,8 +85,8 @@ export async function writeUsageBatch(
 }
 
 /** Writes on the caller's connection pool (PostgreSQL: the I/O is asynchronous anyway). */
-export function directBatchWriter(db: Kysely<DB>): UsageBatchWriter {
-  return { write: (batch) => writeUsageBatch(db, batch) };
+export function directBatchWriter(db: Kysely<DB>, postgresAsyncCommit = false): UsageBatchWriter {
+  return { write: (batch) => writeUsageBatch(db, batch, kyselyStatements, postgresAsyncCommit) };
 }
 
 /** The stored row of an event. */
