@@ -41,6 +41,22 @@ export interface BudgetStatus {
   resets_at: string | null;
 }
 
+/** A budget's current period as views show it: the state in micro-dollars, the view in USD. */
+export function budgetView(
+  budget: NonNullable<Limits["budget"]>,
+  b: { start: number; end: number; spent: number; reserved: number },
+): BudgetStatus {
+  return {
+    limit_usd: budget.usd,
+    spent_usd: b.spent / 1_000_000,
+    reserved_usd: b.reserved / 1_000_000,
+    period: budget.period,
+    timezone: budget.timezone,
+    period_start: new Date(b.start).toISOString(),
+    resets_at: Number.isFinite(b.end) ? new Date(b.end).toISOString() : null,
+  };
+}
+
 /**
  * Rate limits, concurrency limits and budgets of keys and projects, as the gateway uses them:
  * admit (decide every limit and, only if all allow, take them), then exactly one of settle

@@ -13,7 +13,14 @@ import {
 } from "./decide.js";
 import { BUDGET_THRESHOLDS, refusalAlert, refusalReason, thresholdAlert } from "./limit-alerts.js";
 import { periodBounds } from "./periods.js";
-import type { Admission, AdmissionControl, AdmissionRequest, BudgetStatus, Ticket } from "./admission.js";
+import {
+  budgetView,
+  type Admission,
+  type AdmissionControl,
+  type AdmissionRequest,
+  type BudgetStatus,
+  type Ticket,
+} from "./admission.js";
 
 export type { Admission, AdmissionRequest } from "./admission.js";
 
@@ -232,15 +239,7 @@ export class Limiter implements AdmissionControl {
     const state = this.state(scope, id);
     await this.ensureBudget({ scope, id, limits, state }, now);
     const b = state.budget!;
-    return {
-      limit_usd: limits.budget.usd,
-      spent_usd: b.spent / 1_000_000,
-      reserved_usd: b.reserved / 1_000_000,
-      period: limits.budget.period,
-      timezone: limits.budget.timezone,
-      period_start: new Date(b.start).toISOString(),
-      resets_at: Number.isFinite(b.end) ? new Date(b.end).toISOString() : null,
-    };
+    return budgetView(limits.budget, b);
   }
 
   private state(scope: Scope, id: string): SubjectState {

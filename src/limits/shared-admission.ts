@@ -1,7 +1,14 @@
 import type { AlertSink } from "../alerts/types.js";
 import type { Limits } from "../core/limits.js";
 import { errorSummary, type Logger } from "../log/logger.js";
-import type { Admission, AdmissionControl, AdmissionRequest, BudgetStatus, Ticket } from "./admission.js";
+import {
+  budgetView,
+  type Admission,
+  type AdmissionControl,
+  type AdmissionRequest,
+  type BudgetStatus,
+  type Ticket,
+} from "./admission.js";
 import type { Check, Scope } from "./decide.js";
 import { crossedThresholds } from "./decide.js";
 import type { BudgetLedger, BudgetSubject, LedgerHold } from "./ledger.js";
@@ -158,15 +165,7 @@ export class SharedAdmission implements AdmissionControl {
   ): Promise<BudgetStatus | null> {
     if (!limits?.budget) return null;
     const b = await this.deps.ledger.state({ scope, id, limits }, now);
-    return {
-      limit_usd: limits.budget.usd,
-      spent_usd: b.spent / 1_000_000,
-      reserved_usd: b.reserved / 1_000_000,
-      period: limits.budget.period,
-      timezone: limits.budget.timezone,
-      period_start: new Date(b.start).toISOString(),
-      resets_at: Number.isFinite(b.end) ? new Date(b.end).toISOString() : null,
-    };
+    return budgetView(limits.budget, b);
   }
 
   /** Renews the leases of everything this process holds; run every third of the lease. */
