@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { axeProblems, chromiumAvailable, launchChromium, shoot } from "../support/chromium.js";
+import { axeProblems, chromiumAvailable, launchChromium, setUpOwner, shoot } from "../support/chromium.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 
@@ -77,12 +77,7 @@ describe.skipIf(!chromiumAvailable())("console admin pages in Chromium", () => {
     page = await owner.newPage();
     alpha = await admin<Project>("POST", "/projects", { name: "alpha" });
     await admin<Project>("POST", "/projects", { name: "beta" });
-    const setup = (await t.ctx.invitations.setupLink(OWNER.email))!;
-    await page.goto(setup.invite_url);
-    await page.getByLabel("Display name").fill(OWNER.name);
-    await page.getByLabel("Password").fill(OWNER.password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await setUpOwner(page, (await t.ctx.invitations.setupLink(OWNER.email))!.invite_url, OWNER);
   });
   afterAll(async () => {
     await browser?.close();

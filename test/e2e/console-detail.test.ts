@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../src/alerts/signature.js";
-import { axeProblems, chromiumAvailable, launchChromium, shoot } from "../support/chromium.js";
+import { axeProblems, chromiumAvailable, launchChromium, setUpOwner, shoot } from "../support/chromium.js";
 import { startTestServer, type TestServer } from "../support/harness.js";
 import { startMockUpstream, type MockUpstream } from "../support/mock-upstream.js";
 import { WebhookReceiver } from "../support/webhook-receiver.js";
@@ -53,12 +53,7 @@ describe.skipIf(!chromiumAvailable())("key detail and alerts in Chromium", () =>
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: t.url });
     page = await context.newPage();
-    const setup = (await t.ctx.invitations.setupLink(OWNER.email))!;
-    await page.goto(setup.invite_url);
-    await page.getByLabel("Display name").fill(OWNER.name);
-    await page.getByLabel("Password").fill(OWNER.password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await setUpOwner(page, (await t.ctx.invitations.setupLink(OWNER.email))!.invite_url, OWNER);
   });
   afterAll(async () => {
     await browser?.close();

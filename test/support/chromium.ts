@@ -61,3 +61,16 @@ export async function shoot(page: Page, name: string): Promise<void> {
   }
   await page.emulateMedia({ colorScheme: "light" });
 }
+
+/** Opens the first owner's setup link in `page` and creates the account; ends on the Overview. */
+export async function setUpOwner(
+  page: Page,
+  setupUrl: string,
+  owner: { name: string; password: string },
+): Promise<void> {
+  await page.goto(setupUrl);
+  await page.getByLabel("Display name").fill(owner.name);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+}
