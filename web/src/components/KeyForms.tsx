@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { ConfirmButtons } from "./ConfirmButtons";
 
 const GRACE = [
   [0, "None: the old key stops now"],
@@ -48,14 +49,7 @@ export function RevokeForm({
       </p>
       <label htmlFor="revoke-reason">Reason (for the audit log)</label>
       <input id="revoke-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
-      <div className="buttons">
-        <button type="submit" className="danger">
-          Revoke
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <ConfirmButtons action="Revoke" onCancel={onCancel} />
     </form>
   );
 }
@@ -76,14 +70,7 @@ export function RegenerateForm({
         A new secret replaces the one of <strong>{keyName}</strong>. The old secret stops working at once:
         every app using it fails until it has the new one.
       </p>
-      <div className="buttons">
-        <button type="submit" className="danger">
-          Regenerate
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <ConfirmButtons action="Regenerate" onCancel={onCancel} />
     </form>
   );
 }

@@ -6,6 +6,7 @@ import { ErrorText } from "../components/ErrorText";
 import { SecretOnce } from "../components/SecretOnce";
 import { formatDate } from "../format";
 import { grantableRoles } from "../people";
+import { ConfirmButtons } from "../components/ConfirmButtons";
 
 type Open = { kind: "create" } | { kind: "revoke"; key: AdminKey } | null;
 
@@ -116,14 +117,7 @@ export function AdminKeys() {
             Anything that uses <strong>{open.key.name}</strong> ({open.key.masked_key}) is refused at once.
             This cannot be undone.
           </p>
-          <div className="buttons">
-            <button type="button" className="danger" onClick={() => void revoke(open.key)}>
-              Revoke
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
+          <ConfirmButtons action="Revoke" onConfirm={() => void revoke(open.key)} onCancel={close} />
           <ErrorText message={error} />
         </Dialog>
       ) : null}

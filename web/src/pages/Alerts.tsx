@@ -6,6 +6,7 @@ import { Dialog } from "../components/Dialog";
 import { ErrorText } from "../components/ErrorText";
 import { SecretOnce } from "../components/SecretOnce";
 import { WebhookForm, type NewWebhook } from "../components/WebhookForm";
+import { ConfirmButtons } from "../components/ConfirmButtons";
 
 type Catalogue = Schemas["WebhookEventTypes"];
 type Open = { kind: "add" } | { kind: "delete"; hook: Webhook } | null;
@@ -216,14 +217,7 @@ export function Alerts() {
             Alerts stop going to <span className="mono">{open.hook.masked_url}</span>; undelivered messages
             and the delivery log are deleted with it.
           </p>
-          <div className="buttons">
-            <button type="button" className="danger" onClick={() => void remove(open.hook)}>
-              Delete
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
+          <ConfirmButtons action="Delete" onConfirm={() => void remove(open.hook)} onCancel={close} />
           <ErrorText message={error} />
         </Dialog>
       ) : null}
