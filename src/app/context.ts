@@ -1,5 +1,5 @@
 import { AdminService } from "../admins/service.js";
-import type { Config } from "../config/config.js";
+import { usageIsDurable, type Config } from "../config/config.js";
 import { every } from "../core/background.js";
 import { systemClock, type Clock } from "../core/clock.js";
 import { createSecretHasher } from "../core/hashing.js";
@@ -163,8 +163,12 @@ export async function createContext(
   );
   invalidation.start();
   // SQLite: the gateway's background writes (and their fsyncs and write-lock waits) run on a
-  // writer thread. PostgreSQL I/O is asynchronous already.
-  const writerThread = store.dialect === "sqlite" ? new SqliteWriterThread(store.location) : null;
+  // writer thread. PostgreSQL I/O is asynchronous already. When answers wait for its commits
+  // (durable usage), it must not yield its core to the threads that wait for it.
+  const writerThread =
+    store.dialect === "sqlite"
+      ? new SqliteWriterThread(store.location, { background: !usageIsDurable(config) })
+      : null;
   const lastUsed = new LastUsedTracker(
     writerThread ?? storeLastUsedWriter(store.db),
     config.lastUsedFlushMs,

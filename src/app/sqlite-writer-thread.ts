@@ -5,7 +5,7 @@ import { openSqliteConnection } from "../store/database.js";
 import { writeUsageBatch } from "../usage/batch-writer.js";
 import { preparedBatchStatements } from "../usage/prepared-statements.js";
 import type { UsageEvent } from "../usage/types.js";
-import type { WriterRequest } from "./sqlite-writer.js";
+import type { WriterRequest, WriterThreadData } from "./sqlite-writer.js";
 
 /**
  * The SQLite writer thread: commits the gateway's background writes (usage batches, last-used
@@ -24,15 +24,19 @@ import type { WriterRequest } from "./sqlite-writer.js";
  */
 const WRITER_NICENESS = 19;
 
-const { sqlite, db } = openSqliteConnection((workerData as { file: string }).file);
+const settings = workerData as WriterThreadData;
+const { sqlite, db } = openSqliteConnection(settings.file);
 // Usage and last-used commits without fsync (WAL, synchronous = NORMAL): durable across a crash
 // of any process (kill -9 included), which is what metering before an answer ends needs; a
 // power loss can drop the last few ms, as the batching window always could. An fsync per
 // commit cost tens of ms on this machine's disk, and answers wait for these commits.
 sqlite.pragma("synchronous = NORMAL");
 const statements = preparedBatchStatements(sqlite, db);
-// After the set-up (module loading, statements), which is not to be slowed down.
-lowerThreadPriority(WRITER_NICENESS);
+// After the set-up (module loading, statements), which is not to be slowed down. Not when
+// answers wait for these commits (durable usage): at nice 19 on a busy machine the thread got
+// a core only in the gaps, and every answer, and the budget ledger's write-lock waits behind
+// its open transaction, waited with it.
+if (settings.background) lowerThreadPriority(WRITER_NICENESS);
 
 async function apply(msg: WriterRequest): Promise<void> {
   switch (msg.op) {

@@ -12,6 +12,13 @@ export type WriterRequest =
   | { id: number; op: "last-used"; keys: ReadonlyMap<string, number>; admins: ReadonlyMap<string, number> }
   | { id: number; op: "close" };
 
+/** What the writer thread is started with. */
+export interface WriterThreadData {
+  file: string;
+  /** Lower the thread's CPU priority once it is set up. */
+  background: boolean;
+}
+
 /** A request before it is numbered (Omit applied to each member of the union). */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 type Payload = WithoutId<WriterRequest>;
@@ -27,15 +34,21 @@ export class SqliteWriterThread implements UsageBatchWriter, LastUsedWriter {
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 1;
 
-  constructor(file: string) {
+  /**
+   * @param options.background Run the thread at the lowest CPU priority (the default): right
+   *   when nothing waits for its commits, wrong when answers do (durable usage) — then a busy
+   *   machine would starve the very thread the requests wait for.
+   */
+  constructor(file: string, options: { background?: boolean } = {}) {
+    const workerData: WriterThreadData = { file, background: options.background ?? true };
     const js = new URL("./sqlite-writer-thread.js", import.meta.url);
     if (existsSync(fileURLToPath(js))) {
-      this.worker = new Worker(js, { workerData: { file } });
+      this.worker = new Worker(js, { workerData });
     } else {
       // Running from the TypeScript sources (tests, tsx): register tsx in the thread, then load.
       const ts = new URL("./sqlite-writer-thread.ts", import.meta.url).href;
       const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
-      this.worker = new Worker(boot, { eval: true, workerData: { file } });
+      this.worker = new Worker(boot, { eval: true, workerData });
     }
     this.worker.unref();
     this.worker.on("message", (m: { id: number; ok: boolean; error?: string }) => {
