@@ -26,6 +26,14 @@ export interface LimitsRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * How often each process writes the budget costs it settled back to the store (and gives back
+ * spare room it did not use): how stale another replica's view of the spend and the budget
+ * alerts can be, and at most how long a request can be refused for room that an idle replica
+ * still holds.
+ */
+const BUDGET_FLUSH_MS = 250;
+
 const SINGLE_PROCESS: LimitsHealth = {
   shared: 0,
   rate_limits: "per process",
@@ -73,6 +81,7 @@ export function setupLimits(
     loadSpend,
     randomUUID(),
     settings.leaseMs,
+    alerts,
   );
   const shared = new SharedAdmission({ redis, local, redisDown: settings.redisDown, ledger, alerts, logger });
   const stopRenewing = every(Math.floor(settings.leaseMs / 3), () => void shared.renew(clock.now()));
@@ -86,13 +95,29 @@ export function setupLimits(
         logger.warn({ err: errorSummary(err) }, "budget hold sweep failed; will retry"),
       );
   });
+  const stopFlushing = every(BUDGET_FLUSH_MS, () => {
+    ledger
+      .flush(clock.now())
+      .catch((err: unknown) =>
+        logger.warn({ err: errorSummary(err) }, "could not write budget spend back; will retry"),
+      );
+  });
   return {
     control: shared,
     health: () => shared.health(),
     async close() {
       stopRenewing();
       stopSweeping();
+      stopFlushing();
       await shared.idle();
+      await ledger
+        .close(clock.now())
+        .catch((err: unknown) =>
+          logger.warn(
+            { err: errorSummary(err) },
+            "could not give budget holds back; they expire with their lease",
+          ),
+        );
       connection?.disconnect();
       await ledgerConnection?.db.destroy();
     },

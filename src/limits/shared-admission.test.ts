@@ -58,17 +58,18 @@ describe.skipIf(!url)("shared admission (Redis rate limits + store budgets)", ()
     const alerts: AlertEvent[] = [];
     const sink = { emit: (e: AlertEvent) => void alerts.push(e) };
     const loadSpend = async () => 0;
+    const ledger = new BudgetLedger(db.db, loadSpend, "me", 5_000, sink);
     const admission = new SharedAdmission({
       redis: connection
         ? new RedisRates(connection, `kwtest:${randomBytes(6).toString("hex")}:`, 5_000)
         : null,
       local: new Limiter(loadSpend, sink),
       redisDown,
-      ledger: new BudgetLedger(db.db, loadSpend, "me", 5_000),
+      ledger,
       alerts: sink,
       logger: createLogger("silent"),
     });
-    return { admission, alerts };
+    return { admission, alerts, ledger };
   }
 
   it("a request a budget refuses gives its rate allowance back (consumes nothing)", async () => {
@@ -91,14 +92,16 @@ describe.skipIf(!url)("shared admission (Redis rate limits + store budgets)", ()
     expect(admission.health()).toMatchObject({ shared: 1, degraded: false });
   });
 
-  it("settlement replaces the reservation with the real cost and raises the threshold alerts", async () => {
-    const { admission, alerts } = await setup(redis);
+  it("settlement replaces the reservation with the real cost; written back, it raises the threshold alerts", async () => {
+    const { admission, alerts, ledger } = await setup(redis);
     const r = { ...base, keyLimits: { budget: budget(0.001), max_concurrent: 1 } }; // 1000 µ$
     const a = await admission.admit(r);
     if (!a.ok) throw new Error("refused");
     expect(await admission.admit(r)).toMatchObject({ ok: false, failed: { kind: "concurrency" } });
     admission.settle(a.ticket, 5, 850, NOW);
     await admission.idle();
+    expect(alerts.filter((e) => e.type === "budget.threshold")).toEqual([]);
+    await ledger.flush(NOW);
     expect(alerts.filter((e) => e.type === "budget.threshold").map((e) => e.data.threshold_percent)).toEqual([
       50, 80,
     ]);

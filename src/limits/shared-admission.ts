@@ -10,14 +10,10 @@ import {
   type Ticket,
 } from "./admission.js";
 import type { Check, Scope } from "./decide.js";
-import { crossedThresholds } from "./decide.js";
 import type { BudgetLedger, BudgetSubject, LedgerHold } from "./ledger.js";
-import { BUDGET_THRESHOLDS, refusalAlert, refusalReason, thresholdAlert } from "./limit-alerts.js";
+import { refusalAlert, refusalReason } from "./limit-alerts.js";
 import type { Limiter, LocalTicket } from "./limiter.js";
 import type { RateSubject, RedisRates, RedisRateTicket } from "./redis-rates.js";
-
-/** Settlement attempts while the store is unreachable (~2 minutes of back-off in all). */
-const SETTLE_RETRIES = 30;
 
 /** What happens to rate limits while Redis is unreachable (`limits.redis_down`). */
 export type RedisDownPolicy = "local" | "closed";
@@ -85,7 +81,7 @@ export class SharedAdmission implements AdmissionControl {
       ["project", r.projectId, r.projectLimits],
     ] as const) {
       if (!limits) continue;
-      if (limits.budget) budgets.push({ scope, id, limits });
+      if (limits.budget) budgets.push({ scope, id, limits, projectId: r.projectId });
       const rl = this.rateLimitsOf(limits);
       if (rl) rates.push({ scope, id, limits: rl });
     }
@@ -248,46 +244,8 @@ export class SharedAdmission implements AdmissionControl {
     if (ticket.done) return;
     ticket.done = true;
     this.track(this.finishRates(ticket.rates, actualTokens, false, now));
-    if (!ticket.holds.length) return;
-    this.track(this.settleBudgets(ticket, actualCost, now, 0));
-  }
-
-  /**
-   * Swaps the holds for the real cost, retrying with back-off while the store is unreachable:
-   * meanwhile the holds stay reserved (and renewed), so an outage can only make a budget
-   * stricter, never let spend slip past it. Given up after SETTLE_RETRIES (the holds then
-   * expire with their lease; the cost stays in the usage rows).
-   */
-  private async settleBudgets(
-    ticket: SharedTicket,
-    actualCost: number,
-    now: number,
-    attempt: number,
-  ): Promise<void> {
-    try {
-      const settled = await this.deps.ledger.settle(ticket.holds, actualCost);
-      for (const { hold, before, after } of settled) {
-        const subject = { scope: hold.scope, id: hold.subjectId, projectId: ticket.projectId };
-        for (const pct of crossedThresholds(before, after, hold.limitMicros, BUDGET_THRESHOLDS))
-          this.deps.alerts.emit(thresholdAlert(subject, pct, after, hold.limitMicros, hold.start, now));
-      }
-    } catch (err) {
-      if (attempt >= SETTLE_RETRIES) {
-        this.deps.ledger.abandon(ticket.holds);
-        this.deps.logger.error(
-          { err: errorSummary(err) },
-          "could not settle budget holds; giving up, they expire with their lease",
-        );
-        return;
-      }
-      if (attempt === 0)
-        this.deps.logger.warn({ err: errorSummary(err) }, "could not settle budget holds; retrying");
-      const retry = setTimeout(
-        () => void this.settleBudgets(ticket, actualCost, now, attempt + 1),
-        Math.min(100 * 2 ** attempt, 5_000),
-      );
-      retry.unref();
-    }
+    // In memory: the ledger writes settled costs back (and alerts on them) when it flushes.
+    if (ticket.holds.length) this.deps.ledger.settle(ticket.holds, actualCost);
   }
 
   /** Resolves once every settlement begun so far is written (or has failed once). */
