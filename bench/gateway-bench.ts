@@ -28,7 +28,8 @@
  *   BENCH_TARGETS          comma list of direct,nginx,keyward,keyward-limits (default all), plus
  *                          the opt-in scale-out targets (issue 17), each a keyward of its own
  *                          through the limited key: keyward-redis (one process, limits and
- *                          budgets in Redis) and keyward-workers (`serve --workers 2`, Redis)
+ *                          budgets in Redis) and keyward-workers (`serve --workers 2`, Redis),
+ *                          and keyward-workers-open (the same workers, the key without limits)
  *   BENCH_REDIS_URL        the Redis of those targets (default redis://127.0.0.1:6379)
  *   BENCH_BASELINE         a git ref (e.g. HEAD~3): also measure keyward built from that commit,
  *                          as target keyward-base, interleaved with the others in the same run,
@@ -135,10 +136,17 @@ const PHASES: Phase[] = (() => {
 })();
 
 type TargetName =
-  "direct" | "nginx" | "keyward" | "keyward-limits" | "keyward-base" | "keyward-redis" | "keyward-workers";
+  | "direct"
+  | "nginx"
+  | "keyward"
+  | "keyward-limits"
+  | "keyward-base"
+  | "keyward-redis"
+  | "keyward-workers"
+  | "keyward-workers-open";
 const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward", "keyward-limits"];
 /** Scale-out targets (issue 17), measured only when BENCH_TARGETS names them. */
-const OPT_IN_TARGETS: readonly TargetName[] = ["keyward-redis", "keyward-workers"];
+const OPT_IN_TARGETS: readonly TargetName[] = ["keyward-redis", "keyward-workers", "keyward-workers-open"];
 const REDIS_URL = process.env.BENCH_REDIS_URL || "redis://127.0.0.1:6379";
 /** The keyward targets: the same process, through a key without and with limits and budgets. */
 const KEYWARD_TARGETS: readonly TargetName[] = ["keyward", "keyward-limits"];
@@ -1172,7 +1180,7 @@ async function main(): Promise<void> {
   }
   for (const name of OPT_IN_TARGETS.filter((t) => TARGETS.includes(t))) {
     // A keyward of its own per scale-out target, so its Redis-backed counters are its alone.
-    const workers = name === "keyward-workers" ? ["--workers", "2"] : [];
+    const workers = name.startsWith("keyward-workers") ? ["--workers", "2"] : [];
     const k = await startKeyward(tmpDir, mock.origin, REPO_ROOT, name, {
       env: { KEYWARD_REDIS_URL: REDIS_URL },
       args: workers,
@@ -1185,7 +1193,8 @@ async function main(): Promise<void> {
     targets.push({
       name,
       origin: k.origin,
-      headers: { authorization: `Bearer ${k.limitedKey}` },
+      // keyward-workers-open: the same workers through the key without limits (their ceiling).
+      headers: { authorization: `Bearer ${name === "keyward-workers-open" ? k.key : k.limitedKey}` },
       // The primary and its workers: all of it is the proxy's CPU.
       proxyPids: () => [pid, ...childPids(pid)],
     });
