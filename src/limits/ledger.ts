@@ -214,7 +214,8 @@ export class BudgetLedger {
 
   /** Writes everything back and gives every hold back (graceful shutdown, after draining). */
   async close(now: number): Promise<void> {
-    await Promise.all([...this.allowances.values()].map((a) => a.writing));
+    // A failed write keeps its costs in memory: the final flush below writes them.
+    await Promise.all([...this.allowances.values()].map((a) => a.writing?.catch(() => undefined)));
     await this.flush(now, true);
   }
 

@@ -68,7 +68,7 @@ export interface SharedAdmissionDeps {
  */
 export class SharedAdmission implements AdmissionControl {
   private readonly rateOnly = new WeakMap<Limits, Limits | null>();
-  /** Settlements still being written (awaited on shutdown, before the store closes). */
+  /** Rate-limit settlements still on their way to Redis (awaited on shutdown). */
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: SharedAdmissionDeps) {}
@@ -248,7 +248,7 @@ export class SharedAdmission implements AdmissionControl {
     if (ticket.holds.length) this.deps.ledger.settle(ticket.holds, actualCost);
   }
 
-  /** Resolves once every settlement begun so far is written (or has failed once). */
+  /** Resolves once every rate-limit settlement begun so far is sent (or has failed). */
   async idle(): Promise<void> {
     await Promise.all([...this.pending]);
   }
