@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import createClient from "openapi-fetch";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -174,12 +174,15 @@ describe("Key detail page", () => {
     expect(await screen.findByText(/3 requests · 0 errors · 20 tokens/)).toBeTruthy();
     const chart = await screen.findByRole("table", { name: /Usage of this key/ });
     expect(within(chart).getAllByRole("row")).toHaveLength(3);
-    expect(plotted.at(-1)).toEqual([
-      [Date.parse("2026-12-07T08:00:00Z") / 1000, Date.parse("2026-12-07T09:00:00Z") / 1000],
-      [2, 1],
-      [15, 5],
-      [0.0001, 0.00005],
-    ]);
+    // The chart is drawn in an effect after the data table renders: on a loaded machine, later.
+    await waitFor(() =>
+      expect(plotted.at(-1)).toEqual([
+        [Date.parse("2026-12-07T08:00:00Z") / 1000, Date.parse("2026-12-07T09:00:00Z") / 1000],
+        [2, 1],
+        [15, 5],
+        [0.0001, 0.00005],
+      ]),
+    );
     expect(await screen.findByText(/\$5\.00 spent of \$20\.00 this month \(25%\)/)).toBeTruthy();
     const ips = await screen.findByRole("table", { name: "IP addresses this key was used from" });
     expect(within(ips).getByRole("cell", { name: "203.0.113.7" })).toBeTruthy();
