@@ -38,6 +38,7 @@ import { createSecretHasher } from "../src/core/hashing.js";
 import { createLogger } from "../src/log/logger.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { backfillUsageRollups } from "../src/store/migrations/0005_usage_rollups.js";
+import { backfillKeySpans } from "../src/store/migrations/0016_usage_key_spans.js";
 import { ROLLUPS } from "../src/usage/rollups.js";
 import { keyName, seedKeys, settleKeys, weightedKeys, type SeededKey } from "./console-data-seed.js";
 import { consoleCases, type Call, type Fixture } from "./console-data-cases.js";
@@ -147,6 +148,7 @@ async function seed(
   const eventMs = ms(t1);
   const t2 = performance.now();
   await backfillUsageRollups(r.ctx.store.db as unknown as Kysely<unknown>);
+  await backfillKeySpans(r.ctx.store.db as unknown as Kysely<unknown>);
   await settleKeys(r.ctx.store.db, big.id, Date.now());
   await analyze();
   const rollupMs = ms(t2);

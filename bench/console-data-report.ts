@@ -92,7 +92,7 @@ export function reportConsoleBench(r: ConsoleBenchReport): { text: string; markd
   const bundle = firstLoadGzip(r.repoRoot);
   const setup = r.results.map(
     (s) =>
-      `- **${s.store}:** ${s.server}. Store ${int(s.storeBytes / 2 ** 20)} MiB. Seeded in ${s1(s.keyMs)} s (keys) + ${s1(s.eventMs)} s (events) + ${s1(s.rollupMs)} s (rollups by the migration's backfill, key statuses, ANALYZE): ${Object.entries(
+      `- **${s.store}:** ${s.server}. Store ${int(s.storeBytes / 2 ** 20)} MiB. Seeded in ${s1(s.keyMs)} s (keys) + ${s1(s.eventMs)} s (events) + ${s1(s.rollupMs)} s (rollups by the migrations' backfills, key statuses, ANALYZE): ${Object.entries(
         s.rollupRows,
       )
         .map(([t, n]) => `${t} ${int(n)} rows`)
@@ -107,7 +107,7 @@ export function reportConsoleBench(r: ConsoleBenchReport): { text: string; markd
     `- **Date:** ${date}`,
     `- **Node:** ${process.version}`,
     `- **Machine:** ${machine} (shared with other work, noisy: percentiles, not best runs); 1-min load average ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after`,
-    `- **Data:** ${int(r.keys)} keys in one project and ${r.smallKeys} in each of ${r.smallProjects} others (6% revoked, 3% expired, 2% disabled, the rest active); ${int(r.events)} usage events over ${r.days} days, 8 models, skewed over keys (the busiest key has ~2.4% of the traffic, every key some), and the four rollup tables the usage queries read — identical on both stores`,
+    `- **Data:** ${int(r.keys)} keys in one project and ${r.smallKeys} in each of ${r.smallProjects} others (6% revoked, 3% expired, 2% disabled, the rest active); ${int(r.events)} usage events over ${r.days} days, 8 models, skewed over keys (the busiest key has ~2.4% of the traffic, every key some), and the rollup tables the usage queries read (the key spans included) — identical on both stores`,
     `- **Console bundle:** ${bundle ? `first load ${(bundle.bytes / 1000).toFixed(1)} kB gzip (${bundle.files} files: index.html and the script and styles it links, gzip -9 of \`web/dist\`); the file-by-file table is in "Web console bundle" above` : 'not built (`npm run build` first); see "Web console bundle" above'}`,
     "- **Reproduce:** `npm run bench:console` (env `BENCH_KEYS`, `BENCH_EVENTS`, `BENCH_RUNS`, `BENCH_WARMUP`, `BENCH_DIALECTS`, `BENCH_DATABASE_URL`; see the file header). ~5 min.",
     ...setup,

@@ -8,10 +8,10 @@
  *   entries (neither page reads the audit log). Statuses are then set as the product would
  *   leave them: revoked after the key's last use, expired keys whose `expires_at` has passed,
  *   disabled keys; `last_used_at` is the key's latest event, as the last-used tracker writes it.
- * - Usage: `usage_events` through the usage bench's loaders (`usage-data.ts`), then the four
- *   rollup tables by the migration's own backfill (`backfillUsageRollups`), which the usage
- *   e2e tests check against the recorder's incremental upserts. Key traffic is skewed (a few
- *   busy keys, a long tail), as real traffic is; every key of the big project has some.
+ * - Usage: `usage_events` through the usage bench's loaders (`usage-data.ts`), then the rollup
+ *   tables by the migrations' own backfills (`backfillUsageRollups`, `backfillKeySpans`), which
+ *   the usage e2e tests check against the recorder's incremental upserts. Key traffic is skewed
+ *   (a few busy keys, a long tail), as real traffic is; every key of the big project has some.
  */
 import { sql, type Kysely } from "kysely";
 import { canonicalJson } from "../src/audit/canonical.js";

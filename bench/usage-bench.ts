@@ -4,7 +4,7 @@
  *
  *   1. generates BENCH_EVENTS usage events (seeded: the same data on both dialects) over 30 days,
  *      200 keys in 20 projects, 8 models, and bulk-loads them into usage_events;
- *   2. builds the rollups with the migration's own backfill (`backfillUsageRollups`);
+ *   2. builds the rollups with the migrations' own backfills (`backfillUsageRollups`, `backfillKeySpans`);
  *   3. times `queryUsage` — the function behind GET /api/v1/usage — for each grouping over the
  *      last 30 days and for one key over 7 days, against the same query answered from the raw
  *      events alone (`{ rollups: false }`, the pre-rollup GROUP BY) in the same run, and checks
@@ -35,6 +35,7 @@ import pg from "pg";
 import { ID_PREFIX, newId } from "../src/core/ids.js";
 import { openDatabase, type Database } from "../src/store/database.js";
 import { backfillUsageRollups } from "../src/store/migrations/0005_usage_rollups.js";
+import { backfillKeySpans } from "../src/store/migrations/0016_usage_key_spans.js";
 import type { DB } from "../src/store/schema.js";
 import { queryUsage, type UsageFilter, type UsageRow } from "../src/usage/query.js";
 import { eventsInsert, toRow, writeUsageBatch } from "../src/usage/batch-writer.js";
@@ -233,6 +234,7 @@ async function runSqlite(shape: DataShape): Promise<DialectResult> {
     database = await openDatabase({ dataDir: dir });
     const t1 = performance.now();
     await backfillUsageRollups(database.db as unknown as Kysely<unknown>);
+    await backfillKeySpans(database.db as unknown as Kysely<unknown>);
     const rollupMs = ms(t1);
     console.log(`  rollups built in ${(rollupMs / 1000).toFixed(1)} s`);
     const queries = await measureQueries(database.db, shape);
@@ -280,6 +282,7 @@ async function runPostgres(shape: DataShape): Promise<DialectResult> {
     console.log(`\n  loaded (and vacuum analyzed) in ${(loadMs / 1000).toFixed(1)} s`);
     const t1 = performance.now();
     await backfillUsageRollups(database.db as unknown as Kysely<unknown>);
+    await backfillKeySpans(database.db as unknown as Kysely<unknown>);
     for (const r of ROLLUPS) await admin.query(`vacuum analyze ${schema}.${r.table}`);
     const rollupMs = ms(t1);
     console.log(`  rollups built (and vacuum analyzed) in ${(rollupMs / 1000).toFixed(1)} s`);

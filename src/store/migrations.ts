@@ -14,6 +14,7 @@ import { people } from "./migrations/0012_people.js";
 import { budgetLedger } from "./migrations/0013_budget_ledger.js";
 import { consoleIndexes } from "./migrations/0014_console_indexes.js";
 import { loginFailures } from "./migrations/0015_login_failures.js";
+import { usageKeySpans } from "./migrations/0016_usage_key_spans.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   "0013_budget_ledger": budgetLedger,
   "0014_console_indexes": consoleIndexes,
   "0015_login_failures": loginFailures,
+  "0016_usage_key_spans": usageKeySpans,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -130,6 +130,10 @@ export interface DB {
   usage_key_daily: UsageKeyRollupTable;
   usage_project_hourly: UsageProjectRollupTable;
   usage_project_daily: UsageProjectRollupTable;
+  usage_key_span_1d: UsageKeySpanTable;
+  usage_key_span_5d: UsageKeySpanTable;
+  usage_key_span_15d: UsageKeySpanTable;
+  usage_key_span_45d: UsageKeySpanTable;
   leak_reports: LeakReportsTable;
   trust_policies: TrustPoliciesTable;
   oidc_token_uses: OidcTokenUsesTable;
@@ -394,6 +398,9 @@ export interface UsageProjectRollupTable {
 export interface UsageKeyRollupTable extends UsageProjectRollupTable {
   key_id: string;
 }
+
+/** Per-key sums over aligned spans of whole days, without the model (migration 0016). */
+export type UsageKeySpanTable = Omit<UsageKeyRollupTable, "model">;
 
 /** Where a key's secret is pushed on create and rotate (migration 0010); see src/destinations/. */
 export interface KeyDestinationsTable {

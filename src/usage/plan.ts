@@ -1,4 +1,4 @@
-import { DAY_MS, HOUR_MS, type RollupTable } from "./rollups.js";
+import { DAY_MS, HOUR_MS, KEY_SPANS, type RollupTable } from "./rollups.js";
 
 export const USAGE_GROUPS = ["key", "project", "model", "day", "hour"] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
@@ -30,8 +30,9 @@ const floorTo = (t: number, grain: number) => Math.floor(t / grain) * grain;
  * hours at an unaligned edge from the raw events — so the answer is exact to the millisecond
  * while reading at most two hours of raw rows. Grouping by hour never uses the daily tables.
  * The project-level rollups (10× fewer rows) serve every query that neither groups nor filters
- * by key. With `rollups: false` the whole range comes from the raw events (the reference the
- * tests and the benchmark compare against).
+ * by key. Grouping by key over whole days (no key or model filter, both ends given) reads the
+ * key spans instead of the daily rollup (`spanCover`). With `rollups: false` the whole range
+ * comes from the raw events (the reference the tests and the benchmark compare against).
  */
 export function planUsage(f: Omit<UsageFilter, "limit">, options: { rollups?: boolean } = {}): Segment[] {
   const { since, until } = f;
@@ -55,9 +56,33 @@ export function planUsage(f: Omit<UsageFilter, "limit">, options: { rollups?: bo
     out.push({ source: hourly, from: hLo, to: hHi });
   } else {
     if (hLo !== undefined && dLo !== undefined && hLo < dLo) out.push({ source: hourly, from: hLo, to: dLo });
-    out.push({ source: daily, from: dLo, to: dHi });
+    const spans = f.groupBy === "key" && f.keyId === undefined && f.model === undefined;
+    if (spans && dLo !== undefined && dHi !== undefined) out.push(...spanCover(dLo, dHi));
+    else out.push({ source: daily, from: dLo, to: dHi });
     if (hHi !== undefined && dHi !== undefined && dHi < hHi) out.push({ source: hourly, from: dHi, to: hHi });
   }
   if (until !== undefined && hHi !== undefined && hHi < until) out.push(raw(hHi, until));
+  return out;
+}
+
+/** The key spans from the widest down, for `spanCover`. */
+const WIDEST_FIRST = [...KEY_SPANS].sort((a, b) => b.grainMs - a.grainMs);
+
+/**
+ * Covers the whole UTC days [from, to) with key spans (pure): at each point the widest span that
+ * starts there and fits, so widths climb and fall again (1, 1, 5, 15, 45, 45, 15, 5, 1) and
+ * consecutive spans of one width merge into one segment. Any 90 days take at most 16 spans
+ * (tested), so a key contributes a handful of rows, not one per day and model.
+ */
+export function spanCover(from: number, to: number): Segment[] {
+  const out: Segment[] = [];
+  for (let t = from; t < to;) {
+    // The one-day span always fits: from and to are whole days.
+    const spec = WIDEST_FIRST.find((s) => t % s.grainMs === 0 && t + s.grainMs <= to)!;
+    const last = out.at(-1);
+    if (last?.source === spec.table) last.to = t + spec.grainMs;
+    else out.push({ source: spec.table, from: t, to: t + spec.grainMs });
+    t += spec.grainMs;
+  }
   return out;
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, openSqliteConnection, type Database } from "../../src/store/database.js";
 import { backfillUsageRollups } from "../../src/store/migrations/0005_usage_rollups.js";
+import { backfillKeySpans } from "../../src/store/migrations/0016_usage_key_spans.js";
 import type { DB } from "../../src/store/schema.js";
 import { createTestStore, storeBefore, testDialects, type TestStore } from "../support/harness.js";
 import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../src/usage/query.js";
@@ -34,11 +35,15 @@ const BASE = Date.UTC(2026, 0, 10);
 const KEYS = { key_a: "proj_1", key_b: "proj_1", key_c: "proj_2" } as const;
 const MODELS = ["gpt-4o-mini", "gpt-4o", null] as const;
 
-/** Times within ±3 days of BASE, often exactly on or one ms beside an hour or day boundary. */
+/**
+ * Times within ±3 days of BASE, often exactly on or one ms beside an hour or day boundary, and
+ * day boundaries up to ±60 days away so that ranges by key span 5, 15 and 45 days.
+ */
 const timeArb = fc.oneof(
   fc.integer({ min: BASE - 3 * D, max: BASE + 3 * D }),
   fc.tuple(fc.integer({ min: -72, max: 72 }), fc.constantFrom(-1, 0, 1)).map(([n, d]) => BASE + n * H + d),
   fc.tuple(fc.integer({ min: -3, max: 3 }), fc.constantFrom(-1, 0, 1)).map(([n, d]) => BASE + n * D + d),
+  fc.tuple(fc.integer({ min: -60, max: 60 }), fc.constantFrom(-1, 0, 1)).map(([n, d]) => BASE + n * D + d),
 );
 
 const eventArb: fc.Arbitrary<UsageEvent> = fc
@@ -86,7 +91,8 @@ const ROLLUP_TABLES = ROLLUPS.map((r) => r.table);
 async function rollupRows(db: Kysely<DB>, spec: RollupSpec) {
   const { rows } = await sql<Record<string, string | number>>`
     select * from ${sql.table(spec.table)}
-    order by bucket_start, ${spec.perKey ? sql`key_id,` : sql``} project_id, model`.execute(db);
+    order by bucket_start, ${spec.perKey ? sql`key_id,` : sql``} project_id
+      ${spec.perModel ? sql`, model` : sql``}`.execute(db);
   return rows.map(normalise);
 }
 
@@ -94,14 +100,15 @@ async function rollupRows(db: Kysely<DB>, spec: RollupSpec) {
 async function expectedRows(db: Kysely<DB>, spec: RollupSpec) {
   const g = sql.lit(spec.grainMs);
   const key = spec.perKey ? sql`key_id,` : sql``;
+  const model = spec.perModel ? sql`, coalesce(model, '')` : sql``;
   const { rows } = await sql<Record<string, string | number>>`
-    select (ts / ${g}) * ${g} as bucket_start, ${key} project_id, coalesce(model, '') as model,
+    select (ts / ${g}) * ${g} as bucket_start, ${key} project_id ${model} ${spec.perModel ? sql`as model` : sql``},
       count(*) as requests, sum(case when status >= 400 then 1 else 0 end) as errors,
       sum(prompt_tokens) as prompt_tokens, sum(completion_tokens) as completion_tokens,
       sum(cached_tokens) as cached_tokens, sum(cost_micros) as cost_micros
     from usage_events
-    group by (ts / ${g}) * ${g}, ${key} project_id, coalesce(model, '')
-    order by bucket_start, ${key} project_id, model`.execute(db);
+    group by (ts / ${g}) * ${g}, ${key} project_id ${model}
+    order by 1, ${key} project_id ${model}`.execute(db);
   return rows.map(normalise);
 }
 
@@ -198,6 +205,7 @@ describe.each(testDialects())("usage rollups (%s)", (dialect) => {
               // The migration's backfill builds exactly what the recorder maintained.
               for (const t of ROLLUP_TABLES) await db.deleteFrom(t).execute();
               await backfillUsageRollups(db as unknown as Kysely<unknown>);
+              await backfillKeySpans(db as unknown as Kysely<unknown>);
               for (const spec of ROLLUPS)
                 expect(await rollupRows(db, spec), spec.table).toEqual(snapshot.get(spec.table));
 
