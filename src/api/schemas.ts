@@ -197,6 +197,10 @@ export const KeySchema = z
     canary: z
       .boolean()
       .openapi({ description: "A canary key: never valid; any use raises a key.canary_used alert" }),
+    created_by_name: z.string().nullable().optional().openapi({
+      description:
+        "The creator's display name (user) or name (admin key, trust policy), in the key list and the key itself; null when that creator no longer exists",
+    }),
   })
   .openapi("Key");
 
@@ -408,6 +412,10 @@ export const AuditEntrySchema = z
     user_agent: z.string().nullable(),
     changes: z.record(z.string(), z.unknown()),
     hash: z.string(),
+    actor_name: z.string().nullable().optional().openapi({
+      description:
+        "The actor's current display name or name, in the list (not in exports); null when that actor no longer exists",
+    }),
   })
   .openapi("AuditEntry");
 

@@ -5,7 +5,7 @@ import type { WebhookTestResult, WebhookWithSecret } from "../alerts/webhook-ser
 import type { AuditEntry } from "../audit/types.js";
 import type { ChainReport } from "../audit/verify.js";
 import type { Limits } from "../core/limits.js";
-import type { KeyView } from "../keys/model.js";
+import type { KeyView, NamedKeyView } from "../keys/model.js";
 import type { CreatedKey, KeyWithSecret, RotatedKey } from "../keys/service.js";
 import type { DestinationInput, DestinationView, PushView } from "../destinations/model.js";
 import type { AddedDestination } from "../destinations/service.js";
@@ -174,10 +174,10 @@ export class KeywardClient {
     );
   }
   listKeys(query: Query & { project_id?: string } = {}) {
-    return this.request<Page<KeyView>>("GET", "/keys", { query });
+    return this.request<Page<NamedKeyView>>("GET", "/keys", { query });
   }
   getKey(id: string) {
-    return this.request<KeyView>("GET", `/keys/${encodeURIComponent(id)}`);
+    return this.request<NamedKeyView>("GET", `/keys/${encodeURIComponent(id)}`);
   }
   updateKey(id: string, body: Record<string, unknown>) {
     return this.request<KeyView>("PATCH", `/keys/${encodeURIComponent(id)}`, { body });
@@ -272,7 +272,7 @@ export class KeywardClient {
   listAudit(query: Query = {}) {
     return this.request<{
       object: "list";
-      data: AuditEntry[];
+      data: Array<AuditEntry & { actor_name: string | null }>;
       has_more: boolean;
       next_before_seq: number | null;
     }>("GET", "/audit", { query });

@@ -49,6 +49,11 @@ export interface KeyView {
   canary: boolean;
 }
 
+/** A key as the list and the detail show it: with its creator's name (null: not known any more). */
+export interface NamedKeyView extends KeyView {
+  created_by_name: string | null;
+}
+
 /**
  * A key as the API shows it. `policy` is its project's rotation policy (rotate_by, stale);
  * null only for snapshots where those derived fields do not matter (e.g. audit of a deletion).

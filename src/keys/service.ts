@@ -1,3 +1,4 @@
+import { actorNames } from "../audit/actor-names.js";
 import { appendAudit } from "../audit/append.js";
 import { projectScope, requireProjectAccess } from "../core/project-access.js";
 import { diffFields } from "../audit/diff.js";
@@ -23,6 +24,7 @@ import {
   type CreateKeyInput,
   type KeyStatusView,
   type KeyView,
+  type NamedKeyView,
   type UpdateKeyInput,
 } from "./model.js";
 
@@ -171,7 +173,7 @@ export class KeyService {
     return { body: r.body, replayed: r.replayed, pushIds };
   }
 
-  async list(actor: Principal, q: ListKeysQuery): Promise<{ data: KeyView[]; has_more: boolean }> {
+  async list(actor: Principal, q: ListKeysQuery): Promise<{ data: NamedKeyView[]; has_more: boolean }> {
     if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
     const now = this.clock.now();
     let query = this.store.db.selectFrom("api_keys").selectAll();
@@ -213,8 +215,15 @@ export class KeyService {
       this.store.db,
       page.map((r) => r.project_id),
     );
+    const names = await actorNames(
+      this.store.db,
+      page.map((r) => r.created_by),
+    );
     return {
-      data: page.map((r) => toKeyView(r, now, policies.get(r.project_id)!)),
+      data: page.map((r) => ({
+        ...toKeyView(r, now, policies.get(r.project_id)!),
+        created_by_name: names.get(r.created_by) ?? null,
+      })),
       has_more: rows.length > q.limit,
     };
   }
@@ -246,7 +255,7 @@ export class KeyService {
     return { id: row.id, nameKey: row.name_key };
   }
 
-  async get(actor: Principal, id: string): Promise<KeyView> {
+  async get(actor: Principal, id: string): Promise<NamedKeyView> {
     if (!roleAllows(actor.role, "keys.read")) throw forbidden("your role may not read keys");
     const row = await this.store.db
       .selectFrom("api_keys")
@@ -255,7 +264,11 @@ export class KeyService {
       .executeTakeFirst();
     if (!row) throw notFound("key");
     requireProjectAccess(actor, row.project_id, "key");
-    return toKeyView(row, this.clock.now(), await projectPolicy(this.store.db, row.project_id));
+    const names = await actorNames(this.store.db, [row.created_by]);
+    return {
+      ...toKeyView(row, this.clock.now(), await projectPolicy(this.store.db, row.project_id)),
+      created_by_name: names.get(row.created_by) ?? null,
+    };
   }
 
   async update(actor: Principal, id: string, patch: UpdateKeyInput): Promise<KeyView> {

@@ -9,3 +9,12 @@ export function formatDate(value: string | number | null | undefined): string {
 export function describePermissions(p: { mode: string }): string {
   return p.mode === "all" ? "All" : p.mode === "read_only" ? "Read only" : "Restricted";
 }
+
+/** Who created a key, as people read it: "you", their name, or the bare id if it is gone. */
+export function describeCreator(
+  key: { created_by: string; created_by_name?: string | null },
+  me: { id: string; display_name: string } | null,
+): string {
+  if (me !== null && key.created_by === me.id) return `${me.display_name} (you)`;
+  return key.created_by_name ?? key.created_by;
+}

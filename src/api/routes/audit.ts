@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { projectScope, requireProjectAccess } from "../../core/project-access.js";
 import type { Database } from "../../store/database.js";
+import { actorNames } from "../../audit/actor-names.js";
 import { exportAudit, listAudit, type AuditFilter } from "../../audit/query.js";
 import { verifyAuditChain } from "../../audit/verify.js";
 import { forbidden } from "../../core/errors.js";
@@ -97,8 +98,15 @@ export function auditRoutes(deps: AuditRouteDeps): OpenAPIHono<ApiEnv> {
       ...(q.before_seq ? { beforeSeq: q.before_seq } : {}),
       limit: q.limit + 1,
     });
-    const data = rows.slice(0, q.limit);
+    const page = rows.slice(0, q.limit);
     const hasMore = rows.length > q.limit;
+    // Names are looked up as the page is read, not stored: the chain covers what happened,
+    // and a person renamed later reads under their current name.
+    const names = await actorNames(
+      deps.store.db,
+      page.map((e) => e.actor_id),
+    );
+    const data = page.map((e) => ({ ...e, actor_name: names.get(e.actor_id) ?? null }));
     return c.json(
       {
         object: "list" as const,

@@ -105,9 +105,10 @@ export function Audit() {
             <tr key={e.seq}>
               <td>{e.seq}</td>
               <td>{formatDate(e.ts)}</td>
-              <td className="mono small">
-                {e.actor_id}
+              <td>
+                {e.actor_name ?? e.actor_id}
                 {e.actor_role ? ` (${e.actor_role})` : ""}
+                {e.actor_name ? <span className="mono small block">{e.actor_id}</span> : null}
               </td>
               <td>{e.action}</td>
               <td className="mono small">

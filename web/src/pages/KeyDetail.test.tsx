@@ -36,6 +36,7 @@ const KEY: Key = {
   metadata: {},
   created_at: "2026-12-01T10:00:00Z",
   created_by: "usr_other",
+  created_by_name: "Grace Hopper",
   updated_at: "2026-12-01T10:00:00Z",
   last_used_at: "2026-12-07T09:00:00Z",
   expires_at: null,
@@ -171,6 +172,7 @@ describe("Key detail page", () => {
     expect(screen.getAllByText("kw_live_…Xk3p").length).toBeGreaterThan(0);
     expect(screen.getByText("Read only")).toBeTruthy();
     expect(screen.getByText("gpt-4o-mini")).toBeTruthy();
+    expect(screen.getByText("Grace Hopper")).toBeTruthy();
     expect(await screen.findByText(/3 requests · 0 errors · 20 tokens/)).toBeTruthy();
     const chart = await screen.findByRole("table", { name: /Usage of this key/ });
     expect(within(chart).getAllByRole("row")).toHaveLength(3);

@@ -7,7 +7,7 @@ import { KeyActions } from "../components/KeyActions";
 import { KeyAudit, KeyIps } from "../components/KeyActivity";
 import { KeyBudget } from "../components/KeyBudget";
 import { KeyUsage } from "../components/KeyUsage";
-import { describePermissions, formatDate } from "../format";
+import { describeCreator, describePermissions, formatDate } from "../format";
 
 const list = (items: string[] | null, none: string) => (items?.length ? items.join(", ") : none);
 
@@ -59,9 +59,7 @@ export function KeyDetail({ keyId }: { keyId: string }) {
         <dt>Allowed IPs</dt>
         <dd>{list(key.allowed_ips, "Any IP")}</dd>
         <dt>Created by</dt>
-        <dd className="mono">
-          {key.created_by === user?.id ? `${user.display_name} (you)` : key.created_by}
-        </dd>
+        <dd>{describeCreator(key, user)}</dd>
         <dt>Created</dt>
         <dd>{formatDate(key.created_at)}</dd>
         <dt>Last used</dt>

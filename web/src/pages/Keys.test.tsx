@@ -46,7 +46,15 @@ function fakeApi(calls: string[]) {
       const json = (body: unknown, status = 200) =>
         new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
       if (req.method === "POST") return json({ ...KEY, id: "key_2", name: "ci", key: SECRET }, 201);
-      return json({ object: "list", data: [KEY], has_more: false, next_cursor: null });
+      const byBot = {
+        ...KEY,
+        id: "key_3",
+        name: "bot-made",
+        masked_key: "kw_live_…B0t9",
+        created_by: "adm_9",
+        created_by_name: "deploy bot",
+      };
+      return json({ object: "list", data: [KEY, byBot], has_more: false, next_cursor: null });
     },
   });
 }
@@ -78,6 +86,10 @@ describe("Keys page", () => {
     const row = within(table).getByRole("row", { name: /kw_live_…Xk3p/ });
     expect(within(row).getByText('<img src=x onerror="alert(1)">')).toBeTruthy();
     expect(container.querySelector("img")).toBeNull();
+    // Who created each key, by name: the signed-in user's own keys say so.
+    expect(within(row).getByRole("cell", { name: "A (you)" })).toBeTruthy();
+    const byBot = within(table).getByRole("row", { name: /bot-made/ });
+    expect(within(byBot).getByRole("cell", { name: "deploy bot" })).toBeTruthy();
   });
 
   it("offers a reader no Create key, Rotate or Revoke", async () => {

@@ -1,13 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "wouter";
-import { errorMessage, type CreateKey, type Key } from "../api/client";
+import { errorMessage, type CreateKey, type Key, type User } from "../api/client";
 import { can, useSession } from "../api/context";
 import { CreateKeyForm } from "../components/CreateKeyForm";
 import { Dialog } from "../components/Dialog";
 import { RevokeForm, RotateForm } from "../components/KeyForms";
 import { ErrorText } from "../components/ErrorText";
 import { SecretOnce } from "../components/SecretOnce";
-import { describePermissions, formatDate } from "../format";
+import { describeCreator, describePermissions, formatDate } from "../format";
 
 type Status = "" | Key["status"];
 type Sort = "created" | "-created" | "name" | "-name";
@@ -144,6 +144,7 @@ export function Keys({ projectId }: { projectId: string }) {
       </div>
       <KeyTable
         keys={keys}
+        me={user}
         writable={writable}
         onAction={(kind, key) => setOpen({ kind, key })}
         onToggle={(key) => void act(key, key.status === "disabled" ? "enable" : "disable")}
@@ -189,6 +190,7 @@ export function Keys({ projectId }: { projectId: string }) {
 
 function KeyTable(props: {
   keys: Key[];
+  me: User | null;
   writable: boolean;
   onAction(kind: "rotate" | "revoke", key: Key): void;
   onToggle(key: Key): void;
@@ -201,6 +203,7 @@ function KeyTable(props: {
           <th scope="col">Name</th>
           <th scope="col">Key</th>
           <th scope="col">Permissions</th>
+          <th scope="col">Created by</th>
           <th scope="col">Created</th>
           <th scope="col">Last used</th>
           <th scope="col">Expires / rotate by</th>
@@ -216,6 +219,7 @@ function KeyTable(props: {
             </td>
             <td className="mono">{k.masked_key}</td>
             <td>{describePermissions(k.permissions)}</td>
+            <td>{describeCreator(k, props.me)}</td>
             <td>{formatDate(k.created_at)}</td>
             <td>{formatDate(k.last_used_at)}</td>
             <td>{formatDate(k.expires_at ?? k.rotate_by)}</td>
