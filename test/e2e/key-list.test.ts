@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError } from "../../src/client/client.js";
+import { ApiError, KeywardClient } from "../../src/client/client.js";
 import { startTestServer, testDialects, type TestServer } from "../support/harness.js";
 
 interface Listed {
@@ -123,6 +123,24 @@ describe.each(testDialects())("key list: search, sort, cursor (%s)", (dialect) =
     const want = made.filter((k) => k.name.toLowerCase().includes("billing") && k.status === "active");
     expect(ids(got)).toEqual(ids(want.sort(byName).reverse()));
     expect(got.every((k) => k.status === "active")).toBe(true);
+  });
+
+  it("names each key's creator in the list and the key itself, and keeps the id of one deleted", async () => {
+    // In the other project, so that the big one's keys stay what the other tests expect.
+    const other = (await t.client.getKey(otherKeyId)).project_id;
+    const ops = await t.client.createAdminKey({ name: "deploy bot", role: "admin" });
+    const viaBot = await new KeywardClient(t.url, ops.key).createKey(other, { name: "made-by-bot" });
+    const page = await t.client.listKeys({ project_id: other, q: "made-by-bot" });
+    expect(page.data.map((k) => [k.created_by, k.created_by_name])).toEqual([[ops.id, "deploy bot"]]);
+    // Keys made at set-up came from the owner key that `init` created, named "owner".
+    const first = await t.client.getKey(made[0]!.id);
+    expect(first.created_by_name).toBe("owner");
+    // The audit log names the same actor, by its current name.
+    const audit = await t.client.listAudit({ actor_id: ops.id });
+    expect(audit.data.map((e) => [e.action, e.actor_name])).toEqual([["key.created", "deploy bot"]]);
+    // A creator whose row is gone: the list still answers, with the bare id and no name.
+    await t.ctx.store.db.deleteFrom("admin_keys").where("id", "=", ops.id).execute();
+    expect((await t.client.getKey(viaBot.id)).created_by_name).toBeNull();
   });
 
   it("refuses a name-sort cursor from outside the list, and bad parameters, with a clear 400", async () => {
