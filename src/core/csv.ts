@@ -4,6 +4,8 @@
  * since names and user agents are user input.
  */
 export function csvCell(value: unknown): string {
+  // A number is never a formula, nor can it split a cell: the usage export is mostly numbers.
+  if (typeof value === "number") return String(value);
   const s =
     value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value);
   const safe = /^[=+\-@\t\r]/.test(s) ? "'" + s : s;
