@@ -430,6 +430,25 @@ export const AuditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+// ---- leaks ----
+
+export const LeakReportSchema = z
+  .object({
+    object: z.literal("leak_report"),
+    source: z.string().openapi({ description: "`github`, or `admin <id>` for POST /api/v1/leaks" }),
+    tokens: z.number().openapi({ description: "Tokens the report listed (never shown)" }),
+    contained: z.number().nullable().openapi({
+      description: "Keys it revoked or disabled; null for reports processed before this was recorded",
+    }),
+    received_at: z.string(),
+  })
+  .openapi("LeakReport");
+
+export const LeakReportQuery = z.object({
+  before: IsoDate.optional().openapi({ description: "Only reports received before this time" }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 export const AuditExportQuery = AuditQuery.omit({ before_seq: true, limit: true }).extend({
   format: z.enum(["json", "csv"]).default("json"),
 });

@@ -1,9 +1,12 @@
-import type { Actor } from "../audit/types.js";
+import type { Actor, Principal } from "../audit/types.js";
 import type { AlertSink } from "../alerts/types.js";
 import type { Clock } from "../core/clock.js";
 import type { SecretHasher } from "../core/hashing.js";
 import { sha256Hex } from "../core/hashing.js";
+import { forbidden } from "../core/errors.js";
 import { parseKey } from "../core/key-format.js";
+import { projectScope } from "../core/project-access.js";
+import { roleAllows } from "../core/roles.js";
 import type { KeyService } from "../keys/service.js";
 import type { Logger } from "../log/logger.js";
 import type { Database } from "../store/database.js";
@@ -31,6 +34,17 @@ export interface LeakReporter {
 export interface LeakReportResult {
   replayed: boolean;
   contained: number;
+}
+
+/** A processed report as the API lists it: never the tokens, only what it held and did. */
+export interface LeakReportView {
+  object: "leak_report";
+  /** `github`, or `admin <id>` for one sent to POST /api/v1/leaks. */
+  source: string;
+  tokens: number;
+  /** Keys it revoked or disabled; null for reports processed before keyward recorded it. */
+  contained: number | null;
+  received_at: string;
 }
 
 /** Lookups per query (well under SQLite's and PostgreSQL's parameter limits). */
@@ -100,11 +114,48 @@ export class LeakService {
     }
     await this.store.db
       .insertInto("leak_reports")
-      .values({ body_hash: bodyHash, source: reporter.label, tokens: tokens.length, received_at: now })
+      .values({
+        body_hash: bodyHash,
+        source: reporter.label,
+        tokens: tokens.length,
+        received_at: now,
+        contained,
+      })
       .onConflict((oc) => oc.column("body_hash").doNothing())
       .execute();
     this.logger.info({ reporter: reporter.label, tokens: tokens.length, contained }, "leak report processed");
     return { replayed: false, contained };
+  }
+
+  /**
+   * Processed reports, newest first, received before `before` (epoch ms) when given. Reports
+   * span every project, so only a principal who reads the audit log of every project may list
+   * them: a count of keys contained elsewhere is not for someone limited to some projects.
+   */
+  async listReports(
+    actor: Principal,
+    q: { limit: number; before?: number },
+  ): Promise<{ data: LeakReportView[]; has_more: boolean }> {
+    if (!roleAllows(actor.role, "audit.read")) throw forbidden("your role may not read leak reports");
+    if (projectScope(actor) !== null)
+      throw forbidden("leak reports cover every project; your access is limited to some");
+    let query = this.store.db.selectFrom("leak_reports").selectAll();
+    if (q.before !== undefined) query = query.where("received_at", "<", q.before);
+    const rows = await query
+      .orderBy("received_at", "desc")
+      .orderBy("body_hash", "desc")
+      .limit(q.limit + 1)
+      .execute();
+    return {
+      data: rows.slice(0, q.limit).map((r) => ({
+        object: "leak_report" as const,
+        source: r.source,
+        tokens: Number(r.tokens),
+        contained: r.contained === null ? null : Number(r.contained),
+        received_at: new Date(Number(r.received_at)).toISOString(),
+      })),
+      has_more: rows.length > q.limit,
+    };
   }
 
   /** Keys behind these hashes that are not revoked and whose reported secret still works. */

@@ -15,6 +15,7 @@ import { budgetLedger } from "./migrations/0013_budget_ledger.js";
 import { consoleIndexes } from "./migrations/0014_console_indexes.js";
 import { loginFailures } from "./migrations/0015_login_failures.js";
 import { usageKeySpans } from "./migrations/0016_usage_key_spans.js";
+import { leakReportOutcome } from "./migrations/0017_leak_report_outcome.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   "0014_console_indexes": consoleIndexes,
   "0015_login_failures": loginFailures,
   "0016_usage_key_spans": usageKeySpans,
+  "0017_leak_report_outcome": leakReportOutcome,
 };
 
 export const migrationProvider: MigrationProvider = {

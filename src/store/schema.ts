@@ -262,6 +262,8 @@ export interface LeakReportsTable {
   source: string;
   tokens: number;
   received_at: number;
+  /** Keys the report contained (migration 0017; null for reports processed before it). */
+  contained: number | null;
 }
 
 export interface UpstreamsTable {

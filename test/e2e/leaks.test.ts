@@ -179,6 +179,66 @@ describe.each(testDialects())("leak reports and canary keys (%s)", (dialect) => 
     }
   });
 
+  it("lists the reports processed, newest first: source, tokens and keys contained, never a token", async () => {
+    const k = await newKey();
+    const unknown = generateKey("kw", "live");
+    const res = await fetch(`${t.url}/api/v1/leaks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.ownerKey}`, "content-type": "application/json" },
+      body: JSON.stringify([
+        { type: "keyward", token: k.key, location: "ci/logs/7" },
+        { type: "keyward", token: unknown },
+        { type: "other", token: "not-a-key" },
+      ]),
+    });
+    expect(res.status).toBe(202);
+    const owner = (await t.client.listAdminKeys()).data.find((a) => a.name === "owner")!;
+    const list = (key: string, query = "") =>
+      fetch(`${t.url}/api/v1/leaks/reports${query}`, { headers: { authorization: `Bearer ${key}` } });
+    const first = await list(t.ownerKey, "?limit=1");
+    expect(first.status).toBe(200);
+    const text = await first.text();
+    expect(text).not.toContain(k.key);
+    expect(text).not.toContain(unknown);
+    const page = JSON.parse(text) as {
+      data: Array<{ source: string; tokens: number; contained: number | null; received_at: string }>;
+      has_more: boolean;
+      next_before: string | null;
+    };
+    expect(page.data).toEqual([
+      {
+        object: "leak_report",
+        source: `admin ${owner.id}`,
+        tokens: 3,
+        contained: 1,
+        received_at: expect.any(String),
+      },
+    ]);
+    // Earlier tests' reports follow on the next pages, each older than the last.
+    expect(page.has_more).toBe(true);
+    const older = (await (await list(t.ownerKey, `?before=${page.next_before}`)).json()) as typeof page;
+    expect(older.data.length).toBeGreaterThan(0);
+    for (const r of older.data) expect(r.received_at < page.data[0]!.received_at).toBe(true);
+    // Readers read the audit log, so they may read reports; members may not.
+    const reader = await t.client.createAdminKey({ name: "auditor", role: "reader" });
+    expect((await list(reader.key)).status).toBe(200);
+    const member = await t.client.createAdminKey({ name: "dev", role: "member" });
+    expect((await list(member.key)).status).toBe(403);
+    expect((await list(t.ownerKey, "?limit=0")).status).toBe(400);
+    // Someone limited to some projects may not: reports cover every project.
+    const limited = {
+      id: "usr_x",
+      role: "reader" as const,
+      name: "x",
+      ip: null,
+      userAgent: null,
+      projects: [project],
+    };
+    await expect(t.ctx.leaks.listReports(limited, { limit: 10 })).rejects.toMatchObject({
+      code: "forbidden",
+    });
+  });
+
   it("handles a 1,000-token report in under 10 s", async () => {
     const real: Array<{ id: string; key: string }> = [];
     const owner = { id: "test", role: "owner" as const, name: "test", ip: null, userAgent: null };

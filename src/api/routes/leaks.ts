@@ -1,4 +1,4 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { MiddlewareHandler } from "hono";
 import type { LeakService } from "../../leaks/service.js";
@@ -8,6 +8,8 @@ import type { LeakedToken } from "../../leaks/service.js";
 import { requireAdmin, type Authenticators } from "../auth.js";
 import { refuseBodiesOver } from "../body-limit.js";
 import type { ApiEnv } from "../env.js";
+import { ERROR_RESPONSES, jsonResponse, SECURITY } from "../openapi.js";
+import { LeakReportQuery, LeakReportSchema } from "../schemas.js";
 
 /** Most tokens in one report. */
 const MAX_TOKENS = 10_000;
@@ -124,6 +126,50 @@ export function leakRoutes(deps: LeakRouteDeps, githubKeys: GithubPublicKeys): O
     return accepted(c);
   });
 
+  app.route("/", reportListRoutes(deps));
+  return app;
+}
+
+const listReports = createRoute({
+  method: "get",
+  path: "/leaks/reports",
+  tags: ["leaks"],
+  security: SECURITY,
+  summary: "List processed leak reports, newest first (roles that read the audit log, every project)",
+  request: { query: LeakReportQuery },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        object: z.literal("list"),
+        data: z.array(LeakReportSchema),
+        has_more: z.boolean(),
+        next_before: z.string().nullable(),
+      }),
+      "Leak reports",
+    ),
+    ...ERROR_RESPONSES,
+  },
+});
+
+/** The reports already processed: what each listed and how many keys it contained. */
+function reportListRoutes(deps: LeakRouteDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+  app.use("/leaks/reports", requireAdmin(deps.auth));
+  app.openapi(listReports, async (c) => {
+    const q = c.req.valid("query");
+    const page = await deps.leaks.listReports(c.get("principal"), {
+      limit: q.limit,
+      ...(q.before ? { before: Date.parse(q.before) } : {}),
+    });
+    return c.json(
+      {
+        object: "list" as const,
+        ...page,
+        next_before: page.has_more ? page.data.at(-1)!.received_at : null,
+      },
+      200,
+    );
+  });
   return app;
 }
 

@@ -15,6 +15,7 @@ export type AuditReport = Schemas["AuditVerifyReport"];
 export type Upstream = Schemas["Upstream"];
 export type UsageRow = Schemas["UsageRow"];
 export type Delivery = Schemas["WebhookDelivery"];
+export type LeakReport = Schemas["LeakReport"];
 
 /**
  * The management API as the console calls it: typed from the server's own OpenAPI document

@@ -69,6 +69,30 @@ function route(call: Call) {
     };
   if (call.path === "/api/v1/projects") return { body: list([{ id: "proj_a", name: "alpha" }]) };
   if (call.path === "/api/v1/leaks") return { status: 202, body: { status: "accepted" } };
+  if (call.path === "/api/v1/leaks/reports")
+    return {
+      body: {
+        object: "list",
+        data: [
+          {
+            object: "leak_report",
+            source: "github",
+            tokens: 3,
+            contained: 1,
+            received_at: "2026-12-02T10:00:00Z",
+          },
+          {
+            object: "leak_report",
+            source: "admin adm_1",
+            tokens: 1,
+            contained: null,
+            received_at: "2026-12-01T10:00:00Z",
+          },
+        ],
+        has_more: false,
+        next_before: null,
+      },
+    };
   return { status: 404, body: { error: { code: "not_found", message: "nope" } } };
 }
 
@@ -88,6 +112,16 @@ describe("Leaks page", () => {
     expect(row.textContent).toContain("revoked automatically");
     expect(row.textContent).toContain("reported by github at https://github.com/x/y");
     expect(within(contained).queryByRole("row", { name: /key_4/ })).toBeNull();
+    const reports = screen.getByRole("table", { name: "Leak reports received" });
+    const github = within(reports).getByRole("row", { name: /GitHub secret scanning/ });
+    expect(
+      within(github)
+        .getAllByRole("cell")
+        .map((c) => c.textContent),
+    ).toEqual([new Date("2026-12-02T10:00:00Z").toLocaleString(), "GitHub secret scanning", "3", "1"]);
+    expect(within(reports).getByRole("row", { name: /through the API \(adm_1\)/ }).textContent).toContain(
+      "not recorded",
+    );
     const canaries = screen.getByRole("table", { name: "Canary keys" });
     expect(await within(canaries).findByRole("row", { name: /tripwire/ })).toBeTruthy();
     expect(within(canaries).queryByRole("row", { name: /normal/ })).toBeNull();
@@ -121,5 +155,13 @@ describe("Leaks page", () => {
     await screen.findByRole("row", { name: /tripwire/ });
     expect(screen.queryByRole("table", { name: "Keys contained after a leak" })).toBeNull();
     expect(memberCalls.some((c) => c.path === "/api/v1/audit")).toBe(false);
+    expect(memberCalls.some((c) => c.path === "/api/v1/leaks/reports")).toBe(false);
+    cleanup();
+    // A reader limited to some projects reads their audit entries, but not every project's reports.
+    const limitedCalls: Call[] = [];
+    renderWith(<Leaks />, route, person("reader", ["proj_a"]), limitedCalls);
+    await screen.findByRole("table", { name: "Keys contained after a leak" });
+    expect(screen.queryByRole("table", { name: "Leak reports received" })).toBeNull();
+    expect(limitedCalls.some((c) => c.path === "/api/v1/leaks/reports")).toBe(false);
   });
 });

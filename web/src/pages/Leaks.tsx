@@ -1,9 +1,17 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { errorMessage, type Api, type AuditEntry, type Key, type Project } from "../api/client";
+import {
+  errorMessage,
+  type Api,
+  type AuditEntry,
+  type Key,
+  type LeakReport,
+  type Project,
+} from "../api/client";
 import { can, useSession } from "../api/context";
 import { Dialog } from "../components/Dialog";
 import { ErrorText } from "../components/ErrorText";
 import { SecretOnce } from "../components/SecretOnce";
+import { LeakReports } from "../components/LeakReports";
 import { formatDate } from "../format";
 
 /** Keys contained after a leak: revoked or disabled with a reason the leak defence writes. */
@@ -18,6 +26,8 @@ export function leakContainments(entries: AuditEntry[]): AuditEntry[] {
 const CANARY_PAGES = 5;
 
 interface LeakData {
+  /** Null: the reader's access is limited to some projects, and reports cover every one. */
+  reports: LeakReport[] | null;
   contained: AuditEntry[];
   canaryUses: AuditEntry[];
   canaries: Key[];
@@ -26,10 +36,22 @@ interface LeakData {
   projects: Project[];
 }
 
-/** What the page shows; the audit log only for roles that may read it. */
-async function fetchLeaks(api: Api, auditable: boolean): Promise<LeakData | string> {
+/** Most recent leak reports listed. */
+const REPORTS = 50;
+
+/**
+ * What the page shows; the audit log only for roles that may read it, and the reports only for
+ * those who also see every project (`everyProject`).
+ */
+async function fetchLeaks(api: Api, auditable: boolean, everyProject: boolean): Promise<LeakData | string> {
   let contained: AuditEntry[] = [];
   let canaryUses: AuditEntry[] = [];
+  let reports: LeakReport[] | null = null;
+  if (auditable && everyProject) {
+    const r = await api.GET("/api/v1/leaks/reports", { params: { query: { limit: REPORTS } } });
+    if (!r.data) return errorMessage(r.error, r.response);
+    reports = r.data.data;
+  }
   if (auditable) {
     const [revoked, disabled, used] = await Promise.all(
       ["key.revoked", "key.disabled", "key.canary_used"].map((action) =>
@@ -55,7 +77,7 @@ async function fetchLeaks(api: Api, auditable: boolean): Promise<LeakData | stri
     after = r.data.next_cursor;
   }
   const p = await api.GET("/api/v1/projects", { params: { query: { limit: 100 } } });
-  return { contained, canaryUses, canaries, keys, projects: p.data?.data ?? [] };
+  return { reports, contained, canaryUses, canaries, keys, projects: p.data?.data ?? [] };
 }
 
 /**
@@ -64,6 +86,7 @@ async function fetchLeaks(api: Api, auditable: boolean): Promise<LeakData | stri
  */
 export function Leaks() {
   const { api, user } = useSession();
+  const [reports, setReports] = useState<LeakReport[] | null>(null);
   const [contained, setContained] = useState<AuditEntry[]>([]);
   const [canaryUses, setCanaryUses] = useState<AuditEntry[]>([]);
   const [canaries, setCanaries] = useState<Key[]>([]);
@@ -74,19 +97,21 @@ export function Leaks() {
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
   const auditable = can(user, "read-audit");
+  const everyProject = user?.projects === null;
   const reporter = can(user, "write-projects");
 
   const load = useCallback(
     () =>
-      fetchLeaks(api, auditable).then((r) => {
+      fetchLeaks(api, auditable, everyProject).then((r) => {
         if (typeof r === "string") return setError(r);
+        setReports(r.reports);
         setContained(r.contained);
         setCanaryUses(r.canaryUses);
         setCanaries(r.canaries);
         setKeys(r.keys);
         setProjects(r.projects);
       }),
-    [api, auditable],
+    [api, auditable, everyProject],
   );
   useEffect(() => {
     void load();
@@ -108,10 +133,12 @@ export function Leaks() {
       <p className="hint">
         Leak reports (GitHub secret scanning, <code>POST /api/v1/leaks</code>) and{" "}
         <code>keyward scan --revoke</code> contain a leaked key at once under its project&apos;s leak action.
-        The reports themselves are not listed: the API keeps what each one did, in the audit log, shown here.
+        Each report is listed with how many keys it contained (never the tokens); which keys, and why, is in
+        the audit log, shown below.
       </p>
       <ErrorText message={creating ? null : error} />
       <p role="status">{notice ?? ""}</p>
+      {reports ? <LeakReports reports={reports} /> : null}
       {auditable ? (
         <table>
           <caption>Keys contained after a leak</caption>
