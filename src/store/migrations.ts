@@ -16,6 +16,7 @@ import { consoleIndexes } from "./migrations/0014_console_indexes.js";
 import { loginFailures } from "./migrations/0015_login_failures.js";
 import { usageKeySpans } from "./migrations/0016_usage_key_spans.js";
 import { leakReportOutcome } from "./migrations/0017_leak_report_outcome.js";
+import { pgBigintSum } from "./migrations/0018_pg_bigint_sum.js";
 
 /**
  * Versioned migrations, one file each, written with Kysely's schema builder so SQLite and
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   "0015_login_failures": loginFailures,
   "0016_usage_key_spans": usageKeySpans,
   "0017_leak_report_outcome": leakReportOutcome,
+  "0018_pg_bigint_sum": pgBigintSum,
 };
 
 export const migrationProvider: MigrationProvider = {

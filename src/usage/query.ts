@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from "kysely";
 import type { DB } from "../store/schema.js";
 import { planUsage, type Segment, type UsageFilter, type UsageGroup } from "./plan.js";
 import { DAY_MS, HOUR_MS, ROLLUPS } from "./rollups.js";
@@ -35,8 +35,16 @@ export async function queryUsage(
   const segments = planUsage(f, options);
   if (segments.length === 0) return [];
   const bucket = BUCKET_MS[f.groupBy];
+  // With several slices the outer query sums per group anyway, so rollup slices hand it their
+  // rows as they are: summing each slice first cost an extra sort or hash per slice (PostgreSQL
+  // spilled them to disk at 10,000 keys) to save the outer sum little.
+  const single = segments.length === 1;
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  // PostgreSQL's sum(bigint) is numeric, several times dearer per row than bigint_sum
+  // (migration 0018: the same sum in bigint, an error rather than a wrap on overflow).
+  const SUM = sql.raw(postgres ? "bigint_sum" : "sum");
   const union = sql.join(
-    segments.map((s) => segmentSql(s, f)),
+    segments.map((s) => segmentSql(s, f, single, SUM)),
     sql` union all `,
   );
   const names =
@@ -47,26 +55,34 @@ export async function queryUsage(
       : sql`${sql.ref(`${t}.cost_micros`)} desc, ${sql.ref(`${t}.grp`)} asc`;
   // One slice (the console's whole-day ranges) is already one row per group: summing it again
   // made PostgreSQL hash 10,000 groups a second time (spilling to disk) for nothing.
-  const grouped =
-    segments.length === 1
-      ? sql`select * from (${union}) s order by ${order("s")} limit ${f.limit}`
-      : sql`select s.grp as grp, sum(s.requests) as requests, sum(s.errors) as errors,
-          sum(s.prompt_tokens) as prompt_tokens, sum(s.completion_tokens) as completion_tokens,
-          sum(s.cached_tokens) as cached_tokens, sum(s.cost_micros) as cost_micros
+  const grouped = single
+    ? sql`select * from (${union}) s order by ${order("s")} limit ${f.limit}`
+    : sql`select s.grp as grp, ${SUM}(s.requests) as requests, ${SUM}(s.errors) as errors,
+          ${SUM}(s.prompt_tokens) as prompt_tokens, ${SUM}(s.completion_tokens) as completion_tokens,
+          ${SUM}(s.cached_tokens) as cached_tokens, ${SUM}(s.cost_micros) as cost_micros
         from (${union}) s
         group by s.grp
-        order by ${bucket !== undefined ? sql`s.grp asc` : sql`sum(s.cost_micros) desc, s.grp asc`}
+        order by ${bucket !== undefined ? sql`s.grp asc` : sql`${SUM}(s.cost_micros) desc, s.grp asc`}
         limit ${f.limit}`;
   // Sum, order and cut to `limit` first, then look up names for the rows kept: grouping the
   // joined rows instead (with max(name)) made PostgreSQL hash wide rows for every key, and
   // spill to disk at 10,000 keys, only to throw most of them away.
-  const { rows } = await sql<AggregateRow>`
+  const query = sql<AggregateRow>`
     select g.grp as grp, ${names ? sql`n.name` : sql`null`} as name, g.requests as requests,
       g.errors as errors, g.prompt_tokens as prompt_tokens, g.completion_tokens as completion_tokens,
       g.cached_tokens as cached_tokens, g.cost_micros as cost_micros
     from (${grouped}) g
     ${names ? sql`left join ${names} n on n.id = g.grp` : sql``}
-    order by ${order("g")}`.execute(db);
+    order by ${order("g")}`;
+  // Parallel workers made PostgreSQL 3–6× slower on these sums (tens of thousands of rows):
+  // starting them and merging their partial sums costs more than the scan, above all on a
+  // small machine whose cores already serve requests. Measured with bench/console-data-bench.ts.
+  const { rows } = postgres
+    ? await db.transaction().execute(async (tx) => {
+        await sql`set local max_parallel_workers_per_gather = 0`.execute(tx);
+        return query.execute(tx);
+      })
+    : await query.execute(db);
   return rows.map((r) => {
     const cost = Number(r.cost_micros ?? 0);
     const grp = String(r.grp);
@@ -84,7 +100,7 @@ export async function queryUsage(
   });
 }
 
-/** Sums come back as numbers (SQLite) or numeric strings (PostgreSQL `sum(bigint)`). */
+/** Sums come back as numbers (SQLite) or numeric strings (PostgreSQL bigint). */
 interface AggregateRow {
   grp: string | number;
   name: string | null;
@@ -96,8 +112,16 @@ interface AggregateRow {
   cost_micros: number | string | null;
 }
 
-/** One slice's partial sums per group, with the same columns whichever table it reads. */
-function segmentSql(s: Segment, f: UsageFilter): RawBuilder<unknown> {
+/**
+ * One slice's rows with the same columns whichever table it reads: its sums per group when
+ * `grouped` (or when it reads raw events, which must be counted), else a rollup's rows as stored.
+ */
+function segmentSql(
+  s: Segment,
+  f: UsageFilter,
+  grouped: boolean,
+  SUM: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   const raw = s.source === "usage_events";
   const time = sql.ref(raw ? "ts" : "bucket_start");
   const bucket = BUCKET_MS[f.groupBy];
@@ -125,13 +149,19 @@ function segmentSql(s: Segment, f: UsageFilter): RawBuilder<unknown> {
   if (f.projectId !== undefined) where.push(sql`project_id = ${f.projectId}`);
   if (f.model !== undefined) where.push(sql`model = ${f.model}`);
   // Aliased in every slice: a union takes its column names from the first one.
+  if (!raw && !grouped)
+    return sql`select ${grp} as grp, requests as requests, errors as errors,
+      prompt_tokens as prompt_tokens, completion_tokens as completion_tokens,
+      cached_tokens as cached_tokens, cost_micros as cost_micros
+    from ${sql.table(s.source)}
+    ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}`;
   const sums = raw
-    ? sql`count(*) as requests, sum(case when status >= 400 then 1 else 0 end) as errors,
-        sum(prompt_tokens) as prompt_tokens, sum(completion_tokens) as completion_tokens,
-        sum(cached_tokens) as cached_tokens, sum(cost_micros) as cost_micros`
-    : sql`sum(requests) as requests, sum(errors) as errors, sum(prompt_tokens) as prompt_tokens,
-        sum(completion_tokens) as completion_tokens, sum(cached_tokens) as cached_tokens,
-        sum(cost_micros) as cost_micros`;
+    ? sql`count(*) as requests, ${SUM}(case when status >= 400 then 1 else 0 end) as errors,
+        ${SUM}(prompt_tokens) as prompt_tokens, ${SUM}(completion_tokens) as completion_tokens,
+        ${SUM}(cached_tokens) as cached_tokens, ${SUM}(cost_micros) as cost_micros`
+    : sql`${SUM}(requests) as requests, ${SUM}(errors) as errors, ${SUM}(prompt_tokens) as prompt_tokens,
+        ${SUM}(completion_tokens) as completion_tokens, ${SUM}(cached_tokens) as cached_tokens,
+        ${SUM}(cost_micros) as cost_micros`;
   return sql`select ${grp} as grp, ${sums}
     from ${sql.table(s.source)}
     ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}

@@ -50,8 +50,9 @@ const spanTable = (days: number) => `usage_key_span_${days}d`;
 
 /**
  * Fills the key spans from `usage_key_daily` (which must already be complete, and the spans
- * empty: it inserts, it does not merge), each width from the one below it. Exported for the tests
- * and benchmarks that rebuild every rollup after loading events directly.
+ * empty: it inserts, it does not merge), each width from the one below it, in bucket order as the
+ * recorder appends them (a range of buckets is then a run of pages, not a page per row).
+ * Exported for the tests and benchmarks that rebuild every rollup after loading events directly.
  */
 export async function backfillKeySpans(db: Kysely<unknown>): Promise<void> {
   const sums = sql.raw(SUMS.join(", "));
@@ -63,7 +64,8 @@ export async function backfillKeySpans(db: Kysely<unknown>): Promise<void> {
       insert into ${sql.table(spanTable(days))} (bucket_start, key_id, project_id, ${sums})
       select (bucket_start / ${grain}) * ${grain}, key_id, project_id, ${sumOf}
       from ${sql.table(from)}
-      group by 1, 2, 3`.execute(db);
+      group by 1, 2, 3
+      order by 1, 2`.execute(db);
     from = spanTable(days);
   }
 }
