@@ -288,6 +288,13 @@ export const ListKeysQuery = z.object({
     .enum(["true", "false"])
     .optional()
     .openapi({ description: "true: only stale keys; false: only keys that are not stale" }),
+  rotate_due_before: IsoDate.optional().openapi({
+    description: "Only keys whose project's rotation deadline (rotate_by) falls before this time",
+  }),
+  budgeted: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "true: only keys with a budget of their own; false: only keys without" }),
   q: z
     .string()
     .trim()

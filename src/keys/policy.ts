@@ -50,3 +50,36 @@ export function staleCondition(eb: ExpressionBuilder<DB, "api_keys">, now: numbe
     ),
   ]);
 }
+
+/**
+ * SQL twin of `rotateBy(key) < before` (core/rotation-policy.ts): not revoked, in a project with
+ * a maximum age, and last rotated (or created) longer than that age before `before`.
+ */
+export function rotateDueCondition(
+  eb: ExpressionBuilder<DB, "api_keys">,
+  before: number,
+): Expression<SqlBool> {
+  return eb.and([
+    eb("api_keys.status", "!=", "revoked"),
+    eb.exists(
+      eb
+        .selectFrom("projects")
+        .select(sql<number>`1`.as("one"))
+        .whereRef("projects.id", "=", "api_keys.project_id")
+        .where("projects.rotation_max_age_days", "is not", null)
+        .where(
+          sql<SqlBool>`coalesce(api_keys.rotated_at, api_keys.created_at) + cast(projects.rotation_max_age_days as bigint) * ${sql.lit(DAY_MS)} < cast(${before} as bigint)`,
+        ),
+    ),
+  ]);
+}
+
+/**
+ * Keys with a budget of their own. `limits` is JSON that only keyward writes, from the validated
+ * limits schema, whose only strings are the period name and an IANA time zone: the member name
+ * `"budget"` appears in it exactly when the key has a budget.
+ */
+export function budgetedCondition(eb: ExpressionBuilder<DB, "api_keys">): Expression<SqlBool> {
+  // coalesce: a key without limits (NULL) is not budgeted, and so must match the negation too.
+  return eb(eb.fn.coalesce("api_keys.limits", sql.lit("")), "like", '%"budget":%');
+}

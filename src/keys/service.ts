@@ -17,7 +17,13 @@ import type { ApiKeysTable, LeakAction } from "../store/schema.js";
 import type { AddedDestination, DestinationService } from "../destinations/service.js";
 import type { CacheInvalidation } from "../cluster/invalidation.js";
 import { afterCondition, nameKey, orderTerms, searchCondition, type KeySort } from "./list-order.js";
-import { projectPolicies, projectPolicy, staleCondition } from "./policy.js";
+import {
+  budgetedCondition,
+  projectPolicies,
+  projectPolicy,
+  rotateDueCondition,
+  staleCondition,
+} from "./policy.js";
 import {
   effectiveStatus,
   toKeyView,
@@ -39,6 +45,10 @@ export interface ListKeysQuery {
   status?: KeyStatusView;
   /** true: only stale keys (rotation policy); false: only keys that are not stale. */
   stale?: boolean;
+  /** Only keys whose rotation deadline (`rotate_by`) is before this time (epoch ms). */
+  rotateDueBefore?: number;
+  /** true: only keys with a budget of their own; false: only keys without. */
+  budgeted?: boolean;
   /** Name or masked key contains this (case-insensitive). */
   search?: string;
   /** Default `created` (oldest first). */
@@ -208,6 +218,10 @@ export class KeyService {
     }
     if (q.stale !== undefined)
       query = query.where((eb) => (q.stale ? staleCondition(eb, now) : eb.not(staleCondition(eb, now))));
+    if (q.rotateDueBefore !== undefined)
+      query = query.where((eb) => rotateDueCondition(eb, q.rotateDueBefore!));
+    if (q.budgeted !== undefined)
+      query = query.where((eb) => (q.budgeted ? budgetedCondition(eb) : eb.not(budgetedCondition(eb))));
     for (const term of orderTerms(this.store.dialect, sort)) query = query.orderBy(term);
     const rows = await query.limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);

@@ -143,6 +143,36 @@ describe.each(testDialects())("key list: search, sort, cursor (%s)", (dialect) =
     expect((await t.client.getKey(viaBot.id)).created_by_name).toBeNull();
   });
 
+  it("filters by rotation deadline and by budget over every key (the Overview's panels)", async () => {
+    const p = (await t.client.createProject({ name: "policy" })).id;
+    await t.client.updateProject(p, { rotation_max_age_days: 1 });
+    const plain = await t.client.createKey(p, { name: "plain" });
+    const budgeted = await t.client.createKey(p, {
+      name: "budgeted",
+      limits: { rpm: 10, budget: { usd: 5, period: "month", timezone: "UTC" } },
+    });
+    const rpmOnly = await t.client.createKey(p, { name: "rpm-only", limits: { rpm: 10 } });
+    const names = async (query: Record<string, string>) =>
+      (await t.client.listKeys({ project_id: p, ...query })).data.map((k) => k.name).sort();
+    const hours = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
+    // Every key's deadline is created_at + 1 day.
+    expect(await names({ rotate_due_before: hours(12) })).toEqual([]);
+    expect(await names({ rotate_due_before: hours(25) })).toEqual(["budgeted", "plain", "rpm-only"]);
+    // A rotation moves the deadline; a revoked key has none.
+    await t.client.revokeKey(plain.id, "test");
+    expect(await names({ rotate_due_before: hours(25) })).toEqual(["budgeted", "rpm-only"]);
+    expect(await names({ budgeted: "true" })).toEqual(["budgeted"]);
+    expect(await names({ budgeted: "false" })).toEqual(["plain", "rpm-only"]);
+    // Removing the budget takes the key out of the budgeted list.
+    await t.client.updateKey(budgeted.id, { limits: { rpm: 10 } });
+    expect(await names({ budgeted: "true" })).toEqual([]);
+    expect(rpmOnly.id).toBeTruthy();
+    const bad = await t.client
+      .listKeys({ project_id: p, rotate_due_before: "soon" })
+      .catch((e: unknown) => e);
+    expect((bad as ApiError).status).toBe(400);
+  });
+
   it("refuses a name-sort cursor from outside the list, and bad parameters, with a clear 400", async () => {
     const refused = async (query: Record<string, string | number>) => {
       const err = await t.client.listKeys({ project_id: projectId, ...query }).catch((e: unknown) => e);

@@ -181,6 +181,8 @@ export function keyRoutes(deps: KeyRouteDeps): OpenAPIHono<ApiEnv> {
       limit: q.limit,
       ...(q.status ? { status: q.status } : {}),
       ...(q.stale ? { stale: q.stale === "true" } : {}),
+      ...(q.rotate_due_before ? { rotateDueBefore: Date.parse(q.rotate_due_before) } : {}),
+      ...(q.budgeted ? { budgeted: q.budgeted === "true" } : {}),
       ...(q.after ? { after: q.after } : {}),
       ...(q.q ? { search: q.q } : {}),
       ...(q.sort ? { sort: q.sort } : {}),

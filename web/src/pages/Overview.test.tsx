@@ -28,26 +28,54 @@ function route(call: Call) {
       body: {
         object: "list",
         group_by: "key",
-        data: [usageRow("key_a", "cheap", 0.5, 30), usageRow("key_b", "pricey", 12, 10, 2)],
+        data: [
+          usageRow("key_a", "cheap", 0.5, 30),
+          usageRow("key_b", "pricey", 12, 10, 2),
+          usageRow("key_e", "spent-out", 0.4, 3),
+        ],
       },
     };
   }
-  if (call.path === "/api/v1/keys")
-    return {
-      body: list([
-        {
-          id: "key_b",
-          name: "pricey",
-          project_id: "proj_a",
-          status: "active",
-          canary: false,
-          stale: true,
-          rotate_by: null,
-          last_used_at: null,
-          limits: { budget: { usd: 13, period: "month", timezone: "UTC" } },
-        },
-      ]),
+  if (call.path === "/api/v1/keys") {
+    const pricey = {
+      id: "key_b",
+      name: "pricey",
+      project_id: "proj_a",
+      status: "active",
+      canary: false,
+      stale: true,
+      rotate_by: null,
+      last_used_at: null,
+      limits: { budget: { usd: 13, period: "month", timezone: "UTC" } },
     };
+    const due = {
+      ...pricey,
+      id: "key_d",
+      name: "old-deploy",
+      stale: false,
+      limits: null,
+      rotate_by: "2020-01-01T00:00:00Z",
+    };
+    // The server filters over every key; each panel asks for its own.
+    if (call.query.get("budgeted") === "true") {
+      // Two pages: the panel reads them all.
+      if (call.query.get("after"))
+        return {
+          body: list([
+            {
+              ...pricey,
+              id: "key_e",
+              name: "spent-out",
+              limits: { budget: { usd: 0.4, period: "month", timezone: "UTC" } },
+            },
+          ]),
+        };
+      return { body: { object: "list", data: [pricey], has_more: true, next_cursor: "key_b" } };
+    }
+    if (call.query.get("stale") === "true") return { body: list([pricey]) };
+    if (call.query.get("rotate_due_before")) return { body: list([due]) };
+    return { body: list([]) };
+  }
   if (call.path === "/api/v1/webhooks") return { body: list([{ id: "wh_1" }]) };
   if (call.path === "/api/v1/webhooks/wh_1/deliveries")
     return {
@@ -79,8 +107,12 @@ describe("Overview page", () => {
     expect(within(top).getAllByRole("row")[1]?.textContent).toContain("pricey");
     const budgets = screen.getByRole("table", { name: /Budgets near their limit/ });
     expect(within(budgets).getByRole("row", { name: /pricey/ }).textContent).toContain("92%");
+    expect(within(budgets).getByRole("row", { name: /spent-out/ }).textContent).toContain("100%");
     const attention = screen.getByRole("table", { name: "Keys due for rotation or stale" });
     expect(within(attention).getByRole("row", { name: /pricey/ }).textContent).toContain("stale (unused)");
+    expect(within(attention).getByRole("row", { name: /old-deploy/ }).textContent).toContain(
+      "rotation overdue",
+    );
     const alerts = screen.getByRole("table", { name: "Recent alerts (webhook deliveries)" });
     expect(within(alerts).getByText("budget.threshold")).toBeTruthy();
   });

@@ -21,10 +21,16 @@ type Period = "day" | "week" | "month" | "lifetime";
 interface Data {
   days: UsageRow[];
   byKey: UsageRow[];
-  keys: Key[];
+  /** Active keys with a budget of their own. */
+  budgeted: Key[];
+  /** Active keys that are stale or due for rotation within the week. */
+  attention: Key[];
   spent: Partial<Record<Period, Map<string, number>>>;
   alerts: Delivery[];
 }
+
+/** Most pages of 100 budgeted keys read for "Budgets near their limit". */
+const BUDGET_PAGES = 20;
 
 /** Most webhooks whose delivery logs feed "Recent alerts". */
 const ALERT_WEBHOOKS = 5;
@@ -39,19 +45,40 @@ async function loadOverview(api: Api, projectId: string, now: Date): Promise<Dat
         query: { group_by, limit: 10_000, ...scope, ...(since ? { since: since.toISOString() } : {}) },
       },
     });
-  const [days, byKey, keys, hooks] = await Promise.all([
+  // The server picks the keys each panel needs, over every key: with thousands of keys, the first
+  // page of the list would leave most budgets and deadlines out.
+  const keys = (filter: { stale?: "true"; rotate_due_before?: string; budgeted?: "true"; after?: string }) =>
+    api.GET("/api/v1/keys", {
+      params: { query: { status: "active", limit: 100, ...filter, ...scope } },
+    });
+  const weekAhead = new Date(now.getTime() + 7 * 86_400_000).toISOString();
+  const [days, byKey, budgeted, stale, due, hooks] = await Promise.all([
     usage("day", previous),
     usage("key", current),
-    api.GET("/api/v1/keys", { params: { query: { status: "active", limit: 100, ...scope } } }),
+    keys({ budgeted: "true" }),
+    keys({ stale: "true" }),
+    keys({ rotate_due_before: weekAhead }),
     api.GET("/api/v1/webhooks", { params: { query: scope } }),
   ]);
   if (!days.data) return errorMessage(days.error, days.response);
   if (!byKey.data) return errorMessage(byKey.error, byKey.response);
-  if (!keys.data) return errorMessage(keys.error, keys.response);
+  if (!budgeted.data) return errorMessage(budgeted.error, budgeted.response);
+  if (!stale.data) return errorMessage(stale.error, stale.response);
+  if (!due.data) return errorMessage(due.error, due.response);
+  // Every budgeted key counts for "near the limit" (budgets are few; pages are cheap).
+  const budgetedKeys = [...budgeted.data.data];
+  let next = budgeted.data.next_cursor;
+  for (let page = 1; next && page < BUDGET_PAGES; page++) {
+    const r = await keys({ budgeted: "true", after: next });
+    if (!r.data) return errorMessage(r.error, r.response);
+    budgetedKeys.push(...r.data.data);
+    next = r.data.next_cursor;
+  }
+  const attention = new Map([...due.data.data, ...stale.data.data].map((k) => [k.id, k]));
   const toMap = (rows: UsageRow[]) => new Map(rows.map((r) => [r.group, r.cost_usd]));
   const spent: Data["spent"] = { month: toMap(byKey.data.data) };
   // Only the budget periods some key uses cost a query of their own.
-  const periods = new Set(keys.data.data.flatMap((k) => (k.limits?.budget ? [k.limits.budget.period] : [])));
+  const periods = new Set(budgetedKeys.flatMap((k) => (k.limits?.budget ? [k.limits.budget.period] : [])));
   for (const period of periods) {
     if (period === "month") continue;
     const r = await usage("key", periodStart(period, now) ?? undefined);
@@ -71,7 +98,14 @@ async function loadOverview(api: Api, projectId: string, now: Date): Promise<Dat
       (d, i, all) => all.findIndex((o) => o.event_id === d.event_id && o.webhook_id === d.webhook_id) === i,
     )
     .slice(0, 10);
-  return { days: days.data.data, byKey: byKey.data.data, keys: keys.data.data, spent, alerts };
+  return {
+    days: days.data.data,
+    byKey: byKey.data.data,
+    budgeted: budgetedKeys,
+    attention: [...attention.values()],
+    spent,
+    alerts,
+  };
 }
 
 /** The console's home: spend and its trend, traffic, top keys, budgets, alerts, keys to act on. */
@@ -141,8 +175,8 @@ export function Overview() {
           </section>
           <DailyTable rows={dailySeries(data.days, now)} />
           <TopKeys rows={topKeys(data.byKey)} />
-          <Budgets rows={budgetsNearLimit(data.keys, data.spent)} />
-          <Attention rows={keysNeedingAttention(data.keys, now)} names={names} />
+          <Budgets rows={budgetsNearLimit(data.budgeted, data.spent)} />
+          <Attention rows={keysNeedingAttention(data.attention, now)} names={names} />
           <Alerts rows={data.alerts} />
         </>
       ) : error ? null : (
