@@ -205,6 +205,9 @@ export class BudgetLedger {
     const budget = s.limits.budget!;
     const { start, end } = this.periods.bounds(budget.period, budget.timezone, now);
     const periodKey = `${budget.period}:${budget.timezone}:${start}`;
+    // A write in flight has taken its settled costs out of memory but not yet committed them:
+    // a row read now would show neither, and a request just served would look free.
+    await this.allowances.get(nameOf(s.scope, s.id, periodKey))?.writing?.catch(() => undefined);
     const row = await this.ensureRow(s, periodKey, start, end);
     const a = this.allowances.get(nameOf(s.scope, s.id, periodKey));
     if (!a) return { start, end, ...row };
