@@ -15,11 +15,12 @@ const BUILT_IN: ReadonlyMap<string, string> = new Map([
  */
 export async function actorNames(db: Kysely<DB>, ids: Iterable<string>): Promise<Map<string, string>> {
   const names = new Map<string, string>();
-  const wanted = [...new Set(ids)].filter((id) => {
+  const wanted: string[] = [];
+  for (const id of new Set(ids)) {
     const builtIn = BUILT_IN.get(id);
-    if (builtIn !== undefined) names.set(id, builtIn);
-    return builtIn === undefined;
-  });
+    if (builtIn === undefined) wanted.push(id);
+    else names.set(id, builtIn);
+  }
   if (wanted.length === 0) return names;
   const [users, admins, policies] = await Promise.all([
     db.selectFrom("users").select(["id", "display_name as name"]).where("id", "in", wanted).execute(),

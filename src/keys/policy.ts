@@ -37,16 +37,11 @@ export function staleCondition(eb: ExpressionBuilder<DB, "api_keys">, now: numbe
   return eb.and([
     eb("api_keys.status", "=", "active"),
     eb.or([eb("api_keys.expires_at", "is", null), eb("api_keys.expires_at", ">", now)]),
-    eb.exists(
-      eb
-        .selectFrom("projects")
-        .select(sql<number>`1`.as("one"))
-        .whereRef("projects.id", "=", "api_keys.project_id")
-        .where("projects.stale_after_days", "is not", null)
-        // Casts keep PostgreSQL's arithmetic in bigint (days × ms overflows integer).
-        .where(
-          sql<SqlBool>`coalesce(api_keys.last_used_at, api_keys.created_at) <= cast(${now} as bigint) - cast(projects.stale_after_days as bigint) * ${sql.lit(DAY_MS)}`,
-        ),
+    // Casts keep PostgreSQL's arithmetic in bigint (days × ms overflows integer).
+    projectWhere(
+      eb,
+      "stale_after_days",
+      sql<SqlBool>`coalesce(api_keys.last_used_at, api_keys.created_at) <= cast(${now} as bigint) - cast(projects.stale_after_days as bigint) * ${sql.lit(DAY_MS)}`,
     ),
   ]);
 }
@@ -61,15 +56,10 @@ export function rotateDueCondition(
 ): Expression<SqlBool> {
   return eb.and([
     eb("api_keys.status", "!=", "revoked"),
-    eb.exists(
-      eb
-        .selectFrom("projects")
-        .select(sql<number>`1`.as("one"))
-        .whereRef("projects.id", "=", "api_keys.project_id")
-        .where("projects.rotation_max_age_days", "is not", null)
-        .where(
-          sql<SqlBool>`coalesce(api_keys.rotated_at, api_keys.created_at) + cast(projects.rotation_max_age_days as bigint) * ${sql.lit(DAY_MS)} < cast(${before} as bigint)`,
-        ),
+    projectWhere(
+      eb,
+      "rotation_max_age_days",
+      sql<SqlBool>`coalesce(api_keys.rotated_at, api_keys.created_at) + cast(projects.rotation_max_age_days as bigint) * ${sql.lit(DAY_MS)} < cast(${before} as bigint)`,
     ),
   ]);
 }
@@ -82,4 +72,20 @@ export function rotateDueCondition(
 export function budgetedCondition(eb: ExpressionBuilder<DB, "api_keys">): Expression<SqlBool> {
   // coalesce: a key without limits (NULL) is not budgeted, and so must match the negation too.
   return eb(eb.fn.coalesce("api_keys.limits", sql.lit("")), "like", '%"budget":%');
+}
+
+/** The key's project sets `setting` (a policy in days) and `condition` holds for the key. */
+function projectWhere(
+  eb: ExpressionBuilder<DB, "api_keys">,
+  setting: "stale_after_days" | "rotation_max_age_days",
+  condition: Expression<SqlBool>,
+): Expression<SqlBool> {
+  return eb.exists(
+    eb
+      .selectFrom("projects")
+      .select(sql<number>`1`.as("one"))
+      .whereRef("projects.id", "=", "api_keys.project_id")
+      .where(`projects.${setting}`, "is not", null)
+      .where(condition),
+  );
 }

@@ -148,13 +148,13 @@ function segmentSql(
   if (f.keyId !== undefined) where.push(sql`key_id = ${f.keyId}`);
   if (f.projectId !== undefined) where.push(sql`project_id = ${f.projectId}`);
   if (f.model !== undefined) where.push(sql`model = ${f.model}`);
+  const from = sql`from ${sql.table(s.source)}
+    ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}`;
   // Aliased in every slice: a union takes its column names from the first one.
   if (!raw && !grouped)
     return sql`select ${grp} as grp, requests as requests, errors as errors,
       prompt_tokens as prompt_tokens, completion_tokens as completion_tokens,
-      cached_tokens as cached_tokens, cost_micros as cost_micros
-    from ${sql.table(s.source)}
-    ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}`;
+      cached_tokens as cached_tokens, cost_micros as cost_micros ${from}`;
   const sums = raw
     ? sql`count(*) as requests, ${SUM}(case when status >= 400 then 1 else 0 end) as errors,
         ${SUM}(prompt_tokens) as prompt_tokens, ${SUM}(completion_tokens) as completion_tokens,
@@ -162,8 +162,5 @@ function segmentSql(
     : sql`${SUM}(requests) as requests, ${SUM}(errors) as errors, ${SUM}(prompt_tokens) as prompt_tokens,
         ${SUM}(completion_tokens) as completion_tokens, ${SUM}(cached_tokens) as cached_tokens,
         ${SUM}(cost_micros) as cost_micros`;
-  return sql`select ${grp} as grp, ${sums}
-    from ${sql.table(s.source)}
-    ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-    group by 1`;
+  return sql`select ${grp} as grp, ${sums} ${from} group by 1`;
 }
