@@ -205,11 +205,13 @@ export class BudgetLedger {
     const budget = s.limits.budget!;
     const { start, end } = this.periods.bounds(budget.period, budget.timezone, now);
     const periodKey = `${budget.period}:${budget.timezone}:${start}`;
+    const name = nameOf(s.scope, s.id, periodKey);
     // A write in flight has taken its settled costs out of memory but not yet committed them:
     // a row read now would show neither, and a request just served would look free.
-    await this.allowances.get(nameOf(s.scope, s.id, periodKey))?.writing?.catch(() => undefined);
+    await this.allowances.get(name)?.writing?.catch(() => undefined);
     const row = await this.ensureRow(s, periodKey, start, end);
-    const a = this.allowances.get(nameOf(s.scope, s.id, periodKey));
+    // Looked up again: a request may have opened the allowance while the row was read.
+    const a = this.allowances.get(name);
     if (!a) return { start, end, ...row };
     a.row = row;
     return this.view(a);
