@@ -31,7 +31,7 @@ import { storeSpendLoader } from "../limits/spend.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { ProjectService } from "../projects/service.js";
 import { PriceTable } from "../usage/pricing.js";
-import { directBatchWriter } from "../usage/batch-writer.js";
+import { directBatchWriter, type UsageBatchWriter } from "../usage/batch-writer.js";
 import { UsageRecorder } from "../usage/recorder.js";
 import { SqliteWriterThread } from "./sqlite-writer.js";
 import { openDatabase, type Database } from "../store/database.js";
@@ -115,6 +115,11 @@ export interface ContextOverrides {
   issuerKeys?: IssuerKeys;
   /** Gateway spans to a tracer of the caller's (tests collect them in memory). */
   tracing?: GatewayTracing;
+  /**
+   * Where usage batches go instead of this process's own writes to the store: a worker of
+   * `--workers N` on SQLite hands them to the primary (src/server/usage-handoff.ts).
+   */
+  usageWriter?: UsageBatchWriter;
 }
 
 /**
@@ -167,7 +172,9 @@ export async function createContext(
   // (durable usage), it must not yield its core to the threads that wait for it.
   const writerThread =
     store.dialect === "sqlite"
-      ? new SqliteWriterThread(store.location, { background: !usageIsDurable(config) })
+      ? new SqliteWriterThread(store.location, {
+          background: !usageIsDurable(config) || overrides.usageWriter !== undefined,
+        })
       : null;
   const lastUsed = new LastUsedTracker(
     writerThread ?? storeLastUsedWriter(store.db),
@@ -177,7 +184,7 @@ export async function createContext(
   lastUsed.start();
   const idempotency = new IdempotencyStore(store, clock);
   const usage = new UsageRecorder(
-    writerThread ?? directBatchWriter(store.db, store.dialect === "postgres"),
+    overrides.usageWriter ?? writerThread ?? directBatchWriter(store.db, store.dialect === "postgres"),
     config.usageFlushMs,
     (err) =>
       logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),

@@ -94,12 +94,17 @@ export function superviseWorkers(count: number, logger: Logger): Supervisor {
         workers.map(
           (worker) =>
             new Promise<void>((resolve) => {
-              if (worker.isDead()) return resolve();
+              // Exited and disconnected: every message it sent (its last usage) has been read.
+              const gone = () => worker.isDead() && !worker.isConnected();
+              if (gone()) return resolve();
               const kill = setTimeout(() => worker.process.kill("SIGKILL"), STOP_TIMEOUT_MS);
-              worker.once("exit", () => {
+              const check = () => {
+                if (!gone()) return;
                 clearTimeout(kill);
                 resolve();
-              });
+              };
+              worker.on("exit", check);
+              worker.on("disconnect", check);
               worker.process.kill("SIGTERM");
             }),
         ),

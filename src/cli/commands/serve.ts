@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import type { Command } from "commander";
 import type { AppContext } from "../../app/context.js";
 import { loadConfig, type Config } from "../../config/config.js";
+import { PrimaryUsageWriter, sendToPrimary, usageHandoff } from "../../server/usage-handoff.js";
 import { parseWorkers, workersRefusal } from "../../server/workers.js";
 import { CliError } from "../errors.js";
 import { storeFlags, storeOverrides, type StoreFlags } from "./store-flags.js";
@@ -85,11 +86,30 @@ async function supervise(config: Config, workers: number, init: boolean): Promis
   } finally {
     await ctx.close();
   }
+  // On SQLite the primary writes every worker's usage (src/server/usage-handoff.ts).
+  const sink = usageHandoff(config)
+    ? (await import("../../app/usage-sink.js")).startUsageSink(
+        ctx.store.location,
+        config.usageFlushMs,
+        logger,
+      )
+    : null;
+  if (sink) cluster.on("message", (_worker, message: unknown) => sink.receive(message));
   const supervisor = superviseWorkers(workers, logger);
   void supervisor.ready.then((url) => logger.info({ url, workers }, "keyward listening"));
   const shutdown = (signal: string) => {
     logger.info({ signal, workers }, "shutting down: every worker drains and flushes");
-    void supervisor.stop().then(() => process.exit(0));
+    // The workers have handed over their last events once they have all disconnected.
+    void supervisor
+      .stop()
+      .then(() => sink?.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
@@ -109,7 +129,11 @@ async function serveOne(config: Config, init: boolean): Promise<void> {
   // Before the context is built, so the collector's first limits are set with the tuning.
   const heapFlags = config.heapTuning ? tuneHeap() : [];
   const logger = createLogger(config.logLevel);
-  const ctx = await createContext(config, logger);
+  const ctx = await createContext(
+    config,
+    logger,
+    cluster.isWorker && usageHandoff(config) ? { usageWriter: new PrimaryUsageWriter(sendToPrimary()) } : {},
+  );
   const server = await startServer(ctx);
   if (init) await printBootstrap(ctx, config.ownerEmail ?? null);
   logger.info(
