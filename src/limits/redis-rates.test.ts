@@ -110,4 +110,79 @@ describe.skipIf(!url)("shared rate limits (Lua, real Redis)", () => {
     const other = new RedisRates(redis, rates.p, 1_000);
     expect((await other.admit({ ...base, now: base.now + 1_901 }, s)).ok).toBe(true);
   });
+
+  /** Counts the scripts a process sends (EVAL and EVALSHA): its round trips to Redis. */
+  const counted = (rates: RedisRates) => {
+    let calls = 0;
+    const counting = new Proxy(redis, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if ((prop !== "eval" && prop !== "evalsha") || typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          calls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    (rates as unknown as { redis: Redis }).redis = counting;
+    return () => calls;
+  };
+
+  it("far from the limit, one grant serves many requests in memory; idle room goes back", async () => {
+    const rates = fresh();
+    const calls = counted(rates);
+    const s = [key({ rpm: 100_000, tpm: 10_000_000 })];
+    for (let i = 0; i < 200; i++) {
+      const a = await rates.admit(base, s);
+      if (!a.ok) throw new Error("refused");
+      await rates.finish(a.ticket, 300, false); // estimated 100 each, 300 used
+    }
+    expect(calls()).toBe(1);
+    // Granted with spare room: Redis counts more than was used until the room comes back.
+    expect(Number(await redis.hget(`${rates.p}key:key_1:rq`, "used"))).toBeGreaterThan(200);
+    await rates.renew(base.now + 1_000); // used since the last renewal: kept
+    await rates.renew(base.now + 2_000); // idle: given back, with the tokens beyond the estimates
+    expect(await redis.hget(`${rates.p}key:key_1:rq`, "used")).toBe("200");
+    expect(await redis.hget(`${rates.p}key:key_1:tk`, "used")).toBe(String(200 * 300));
+  });
+
+  it("processes sharing a limit never pass it together, and near it admit exactly the limit", async () => {
+    const p = prefix();
+    const [a, b, c] = [fresh(5_000, p), fresh(5_000, p), fresh(5_000, p)];
+    const s = [key({ rpm: 50 })];
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => [a, b, c][i % 3]!.admit(base, s)),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(await redis.hget(`${p}key:key_1:rq`, "used")).toBe("50");
+  });
+
+  it("concurrency slots never exceed the limit across processes; far from it they come in chunks", async () => {
+    const p = prefix();
+    const [a, b] = [fresh(5_000, p), fresh(5_000, p)];
+    const tight = [key({ max_concurrent: 40 })];
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => [a, b][i % 2]!.admit(base, tight)),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(40);
+    expect(await redis.zcard(`${p}key:key_1:cc`)).toBe(40);
+
+    const wide = [{ scope: "project" as const, id: "proj_1", limits: { max_concurrent: 1_000 } }];
+    const calls = counted(a);
+    const tickets = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await a.admit(base, wide);
+      if (!r.ok) throw new Error("refused");
+      tickets.push(r.ticket);
+    }
+    expect(calls()).toBe(1);
+    const held = await redis.zcard(`${p}project:proj_1:cc`);
+    expect(held).toBeGreaterThan(50);
+    for (const t of tickets) await a.finish(t, 0, false);
+    // Finished, the slots stay with the process for its next requests until it goes idle.
+    expect(await redis.zcard(`${p}project:proj_1:cc`)).toBe(held);
+    await a.renew(base.now + 1_000);
+    await a.renew(base.now + 2_000);
+    expect(await redis.zcard(`${p}project:proj_1:cc`)).toBe(0);
+  });
 });

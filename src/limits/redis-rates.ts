@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Limits } from "../core/limits.js";
 import type { AdmissionRequest } from "./admission.js";
 import type { Check, LimitKind, Scope } from "./decide.js";
-import { ADMIT_SCRIPT, FINISH_SCRIPT } from "./rate-scripts.js";
+import { ADMIT_SCRIPT, GIVE_BACK_SCRIPT } from "./rate-scripts.js";
 
 /** A key or project whose rate limits (rpm, tpm, max_concurrent) apply to a request. */
 export interface RateSubject {
@@ -12,35 +12,80 @@ export interface RateSubject {
   limits: Limits;
 }
 
-/** Rate allowances a request holds in Redis. */
+/** Rate allowances a request holds, taken from this process's leases. */
 export interface RedisRateTicket {
-  slot: string;
-  keys: string[];
-  estimatedTokens: number;
-  /** Per subject: start of the requests / tokens window it was counted in (-1: none). */
-  windows: number[];
-  /** Holds a concurrency slot, so its lease is renewed while the request is in flight. */
-  concurrent: boolean;
+  parts: TicketPart[];
   done: boolean;
 }
 
 export type RedisRateDecision =
   { ok: true; ticket: RedisRateTicket; checks: Check[] } | { ok: false; failed: Check; checks: Check[] };
 
+/** What one subject's share of a request took: the windows it was counted in and its slot. */
+interface TicketPart {
+  lease: Lease;
+  /** Start of the requests / tokens window it was counted in (-1: none). */
+  rqStart: number;
+  tkStart: number;
+  estimatedTokens: number;
+  slot: string | null;
+}
+
+/** Room in one window that Redis granted this process and its requests have not used yet. */
+interface Room {
+  /** Start of the window the room belongs to (-1: none). */
+  start: number;
+  /** Granted and not used; negative when real token counts passed the estimates (owed). */
+  free: number;
+  /** What was left for every other process after the last grant (for the rate-limit headers). */
+  remaining: number;
+  /** The last grant had no spare room: close to the limit, room not used is given back at once. */
+  tight: boolean;
+}
+
+/** What this process holds of one subject's limits. */
+interface Lease {
+  keys: [rq: string, tk: string, cc: string];
+  rq: Room;
+  tk: Room;
+  /** Concurrency slots held and not in use; `slotsHeld` also counts those in use. */
+  slots: string[];
+  slotsHeld: Set<string>;
+  slotRoom: Room;
+  /** The grant on its way for this subject: other requests for it wait instead of asking too. */
+  pending: Promise<unknown> | null;
+  /** Used since the last renewal (an idle lease gives its room back). */
+  used: boolean;
+}
+
+interface Need {
+  rq: number;
+  tk: number;
+  cc: number;
+}
+
+const WINDOW_MS = 60_000;
 const KINDS: Record<number, LimitKind> = { 1: "requests", 2: "tokens", 3: "concurrency" };
+const emptyRoom = (): Room => ({ start: -1, free: 0, remaining: 0, tight: true });
 
 /**
- * Rate limits, concurrency limits and their windows shared by every replica through Redis,
- * decided and applied atomically by one script per admission (rate-scripts.ts) and corrected
- * by one per settlement. Concurrency slots are leases: `renew` pushes the lease of every slot
- * this process holds (the caller runs it on a timer), so a replica that dies frees its slots
- * once `leaseMs` has passed. Errors (Redis unreachable) are thrown to the caller, which
- * applies the configured fallback.
+ * Rate limits and concurrency limits shared by every replica through Redis, leased to each
+ * process in chunks. Redis counts what it grants as used at once, so what all processes hold
+ * together never passes a limit; far from a limit a grant carries spare room for the process's
+ * next requests, which are then admitted and settled in memory without a round trip. The spare
+ * is at most an eighth of what is left (rate-scripts.ts), so close to the limit it shrinks to
+ * nothing and every request is decided by Redis on its own, exactly; room a process stops
+ * using is given back at its next renewal, and tight room (no spare) at once.
+ *
+ * Concurrency slots are leases in Redis: `renew` pushes the lease of every slot this process
+ * holds (the caller runs it on a timer), so a replica that dies frees its slots once `leaseMs`
+ * has passed; the request and token room it held is lost with it until the window closes.
+ * Errors (Redis unreachable) are thrown to the caller, which applies the configured fallback.
  */
 export class RedisRates {
   private readonly instance = randomUUID();
   private next = 0;
-  private readonly live = new Set<RedisRateTicket>();
+  private readonly leases = new Map<string, Lease>();
   private readonly shas = new Map<string, string>();
 
   constructor(
@@ -56,92 +101,216 @@ export class RedisRates {
   }
 
   async admit(r: AdmissionRequest, subjects: readonly RateSubject[]): Promise<RedisRateDecision> {
-    const keys: string[] = [];
-    const args: Array<string | number> = [
-      r.now,
-      this.leaseMs,
-      `${this.instance}:${this.next++}`,
-      r.estimatedTokens,
-    ];
-    let concurrent = false;
-    for (const s of subjects) {
-      const base = `${this.prefix}${s.scope}:${s.id}`;
-      keys.push(`${base}:rq`, `${base}:tk`, `${base}:cc`);
-      args.push(s.limits.rpm ?? -1, s.limits.tpm ?? -1, s.limits.max_concurrent ?? -1);
-      if (s.limits.max_concurrent !== undefined) concurrent = true;
+    const leases = subjects.map((s) => this.leaseOf(s));
+    for (;;) {
+      const waiting = leases.flatMap((l) => (l.pending ? [l.pending] : []));
+      if (waiting.length) {
+        await Promise.allSettled(waiting);
+        continue;
+      }
+      const needs = subjects.map((s, i) => need(leases[i]!, s.limits, r));
+      if (needs.every((n) => n.rq === 0 && n.tk === 0 && n.cc === 0)) return take(r, subjects, leases);
+      const grant = this.grant(r, subjects, leases, needs);
+      for (const l of leases) l.pending = grant;
+      try {
+        return await grant;
+      } finally {
+        for (const l of leases) if (l.pending === grant) l.pending = null;
+      }
     }
-    const out = numbers(await this.run(ADMIT_SCRIPT, keys, args));
-    const checks: Check[] = [];
-    const windows = subjects.flatMap(() => [-1, -1]);
-    for (let i = 1; i + 5 < out.length; i += 6) {
-      const kind = KINDS[out[i]!]!;
-      const subject = out[i + 1]!;
-      const resetAt = out[i + 5]!;
-      checks.push({
-        scope: subjects[subject]!.scope,
-        kind,
-        allowed: out[i + 2] === 1,
-        limit: out[i + 3]!,
-        remaining: out[i + 4]!,
-        resetAt,
-      });
-      if (kind !== "concurrency") windows[2 * subject + (kind === "requests" ? 0 : 1)] = resetAt - 60_000;
-    }
-    const failed = out[0]! > 0 ? checks[out[0]! - 1] : undefined;
-    if (failed) return { ok: false, failed, checks };
-    const ticket: RedisRateTicket = {
-      slot: String(args[2]),
-      keys,
-      estimatedTokens: r.estimatedTokens,
-      windows,
-      concurrent,
-      done: false,
-    };
-    if (concurrent) this.live.add(ticket);
-    return { ok: true, ticket, checks };
   }
 
   /**
-   * Served: the token window takes the real count, the slot is freed. Never served: the same
-   * with 0 tokens. `refund` also gives the request back (refused later by a budget, so it
-   * consumed nothing).
+   * Served: the token room takes the real count, the slot is free for the next request.
+   * Never served: the same with 0 tokens. `refund` also gives the request back (refused later
+   * by a budget, so it consumed nothing). Room that is tight goes back to Redis at once.
    */
   async finish(ticket: RedisRateTicket, actualTokens: number, refund: boolean): Promise<void> {
     if (ticket.done) return;
     ticket.done = true;
-    this.live.delete(ticket);
-    await this.run(FINISH_SCRIPT, ticket.keys, [
-      ticket.slot,
-      ticket.estimatedTokens,
-      actualTokens,
-      refund ? 1 : 0,
-      ...ticket.windows,
-    ]);
-  }
-
-  /** Extends the lease of every slot this process holds (run every third of the lease). */
-  async renew(now: number): Promise<void> {
-    if (this.live.size === 0 || !this.available) return;
-    const pipeline = this.redis.pipeline();
-    for (const t of this.live) {
-      for (let i = 2; i < t.keys.length; i += 3) {
-        // XX: a slot the lease already dropped (or settlement freed) is not brought back.
-        pipeline.zadd(t.keys[i]!, "XX", now + this.leaseMs, t.slot);
-        pipeline.pexpire(t.keys[i]!, this.leaseMs * 2);
-      }
+    const back: Lease[] = [];
+    for (const p of ticket.parts) {
+      const l = p.lease;
+      if (refund && p.rqStart >= 0 && l.rq.start === p.rqStart) l.rq.free += 1;
+      // A correction belongs to the window it was taken in; a closed window is history.
+      if (p.tkStart >= 0 && l.tk.start === p.tkStart) l.tk.free -= actualTokens - p.estimatedTokens;
+      if (p.slot !== null && l.slotsHeld.has(p.slot)) l.slots.push(p.slot);
+      if (
+        (l.rq.tight && l.rq.free > 0) ||
+        (l.tk.tight && l.tk.free !== 0) ||
+        (l.slotRoom.tight && l.slots.length)
+      )
+        back.push(l);
     }
-    await pipeline.exec();
+    if (back.length)
+      await this.giveBack(back, (l) => ({
+        rq: l.rq.tight,
+        tk: l.tk.tight,
+        slots: l.slotRoom.tight,
+      }));
   }
 
-  /** Slots held right now by this process (for tests and metrics). */
+  /**
+   * Extends the lease of every slot this process holds, and gives back the room of subjects
+   * it did not use since the last renewal (and token counts it owes). Run every third of the lease.
+   */
+  async renew(now: number): Promise<void> {
+    if (this.leases.size === 0 || !this.available) return;
+    const pipeline = this.redis.pipeline();
+    let renewing = false;
+    for (const l of this.leases.values())
+      if (l.slotsHeld.size) {
+        renewing = true;
+        // XX: a slot the lease already dropped is not brought back.
+        for (const slot of l.slotsHeld) pipeline.zadd(l.keys[2], "XX", now + this.leaseMs, slot);
+        pipeline.pexpire(l.keys[2], this.leaseMs * 2);
+      }
+    const idle: Lease[] = [];
+    const owing: Lease[] = [];
+    for (const l of this.leases.values()) {
+      if (l.pending) continue;
+      if (!l.used) idle.push(l);
+      else if (l.tk.free < 0) owing.push(l);
+      l.used = false;
+    }
+    await Promise.all([
+      renewing ? pipeline.exec() : undefined,
+      idle.length ? this.giveBack(idle, () => ({ rq: true, tk: true, slots: true })) : undefined,
+      owing.length ? this.giveBack(owing, () => ({ rq: false, tk: true, slots: false })) : undefined,
+    ]);
+    for (const l of idle) if (l.slotsHeld.size === 0 && !l.used && !l.pending) this.forget(l);
+  }
+
+  /** Gives back everything this process holds and does not use (on shutdown). */
+  async close(): Promise<void> {
+    if (!this.available) return;
+    const all = [...this.leases.values()];
+    if (all.length) await this.giveBack(all, () => ({ rq: true, tk: true, slots: true }));
+  }
+
+  /** Concurrency slots held right now by this process, in use or spare (for tests and metrics). */
   get held(): number {
-    return this.live.size;
+    let n = 0;
+    for (const l of this.leases.values()) n += l.slotsHeld.size;
+    return n;
   }
 
-  /** EVALSHA, loading the script once on a server that does not know it (NOSCRIPT). */
+  private leaseOf(s: RateSubject): Lease {
+    const base = `${this.prefix}${s.scope}:${s.id}`;
+    let l = this.leases.get(base);
+    if (!l) {
+      l = {
+        keys: [`${base}:rq`, `${base}:tk`, `${base}:cc`],
+        rq: emptyRoom(),
+        tk: emptyRoom(),
+        slots: [],
+        slotsHeld: new Set(),
+        slotRoom: emptyRoom(),
+        pending: null,
+        used: false,
+      };
+      this.leases.set(base, l);
+    }
+    return l;
+  }
+
+  private forget(l: Lease): void {
+    const base = l.keys[0].slice(0, -3);
+    if (this.leases.get(base) === l) this.leases.delete(base);
+  }
+
+  /** Asks Redis for what the request is short of (plus spare), then takes the request. */
+  private async grant(
+    r: AdmissionRequest,
+    subjects: readonly RateSubject[],
+    leases: Lease[],
+    needs: Need[],
+  ): Promise<RedisRateDecision> {
+    const slotBase = `${this.instance}:${this.next++}`;
+    const keys: string[] = [];
+    const args: Array<string | number> = [r.now, this.leaseMs, slotBase];
+    subjects.forEach((s, i) => {
+      const n = needs[i]!;
+      keys.push(...leases[i]!.keys);
+      args.push(s.limits.rpm ?? -1, s.limits.tpm ?? -1, s.limits.max_concurrent ?? -1);
+      args.push(n.rq, n.tk, n.cc, r.estimatedTokens);
+    });
+    const out = numbers(await this.run(ADMIT_SCRIPT, keys, args));
+    const checks: Check[] = [];
+    const granted: Array<() => void> = [];
+    for (let i = 1; i + 6 < out.length; i += 7) {
+      const kind = KINDS[out[i]!]!;
+      const subject = out[i + 1]!;
+      const [limit, remaining, resetAt, got] = [out[i + 3]!, out[i + 4]!, out[i + 5]!, out[i + 6]!];
+      checks.push({
+        scope: subjects[subject]!.scope,
+        kind,
+        allowed: out[i + 2] === 1,
+        limit,
+        remaining,
+        resetAt,
+      });
+      const l = leases[subject]!;
+      const n = needs[subject]!;
+      granted.push(() => {
+        if (kind === "concurrency") {
+          for (let j = 1; j <= got; j++) {
+            const slot = `${slotBase}:${subject}:${j}`;
+            l.slots.push(slot);
+            l.slotsHeld.add(slot);
+          }
+          Object.assign(l.slotRoom, { remaining, tight: got > 0 ? got <= n.cc : l.slotRoom.tight });
+          return;
+        }
+        const room = kind === "requests" ? l.rq : l.tk;
+        const start = resetAt - WINDOW_MS;
+        if (got > 0) {
+          // A grant in a new window: what was left of the old one is void.
+          if (room.start !== start) Object.assign(room, { start, free: 0 });
+          room.free += got;
+          room.tight = got <= (kind === "requests" ? n.rq : n.tk);
+        }
+        if (room.start === start) room.remaining = remaining;
+      });
+    }
+    const failed = out[0]! > 0 ? checks[out[0]! - 1] : undefined;
+    if (failed) return { ok: false, failed, checks };
+    for (const apply of granted) apply();
+    return take(r, subjects, leases);
+  }
+
+  /** Gives back, per lease, the room `what` names (its free requests, tokens, spare slots). */
+  private async giveBack(
+    leases: Lease[],
+    what: (l: Lease) => { rq: boolean; tk: boolean; slots: boolean },
+  ): Promise<void> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const l of leases) {
+      const w = what(l);
+      const rq = w.rq && l.rq.start >= 0 && l.rq.free > 0 ? l.rq.free : 0;
+      const tk = w.tk && l.tk.start >= 0 ? l.tk.free : 0;
+      const slots = w.slots ? l.slots.splice(0) : [];
+      l.rq.free -= rq;
+      l.tk.free -= tk;
+      for (const s of slots) l.slotsHeld.delete(s);
+      keys.push(...l.keys);
+      args.push(l.rq.start, -rq, l.tk.start, -tk, slots.length, ...slots);
+    }
+    await this.run(GIVE_BACK_SCRIPT, keys, args);
+  }
+
+  /**
+   * EVALSHA, or EVAL the first time (which loads the script): sent at once either way, so the
+   * calls of this process reach Redis in the order they were made (a give-back before the next
+   * admission). After a Redis restart forgot the script, NOSCRIPT sends it again.
+   */
   private async run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    let sha = this.shas.get(script);
-    if (!sha) this.shas.set(script, (sha = createHash("sha1").update(script).digest("hex")));
+    const sha = this.shas.get(script);
+    if (!sha) {
+      this.shas.set(script, createHash("sha1").update(script).digest("hex"));
+      return this.redis.eval(script, keys.length, ...keys, ...args);
+    }
     try {
       return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -149,6 +318,63 @@ export class RedisRates {
       return this.redis.eval(script, keys.length, ...keys, ...args);
     }
   }
+}
+
+/** What a request still needs from Redis for one subject, beyond the room its lease holds. */
+function need(l: Lease, limits: Limits, r: AdmissionRequest): Need {
+  // Room of a window that has closed is void (Redis opens the next one at the next grant).
+  for (const room of [l.rq, l.tk])
+    if (room.start >= 0 && r.now >= room.start + WINDOW_MS) Object.assign(room, { start: -1, free: 0 });
+  return {
+    rq: limits.rpm !== undefined && l.rq.free < 1 ? 1 : 0,
+    // A window is opened by a grant: a request estimated at 0 tokens asks for 1 to open it.
+    tk:
+      limits.tpm === undefined
+        ? 0
+        : l.tk.start < 0
+          ? Math.max(1, r.estimatedTokens)
+          : Math.max(0, r.estimatedTokens - l.tk.free),
+    cc: limits.max_concurrent !== undefined && l.slots.length === 0 ? 1 : 0,
+  };
+}
+
+/** Takes the request from the leases, which hold enough for it (synchronous: nothing slips in). */
+function take(r: AdmissionRequest, subjects: readonly RateSubject[], leases: Lease[]): RedisRateDecision {
+  const checks: Check[] = [];
+  const parts: TicketPart[] = subjects.map((s, i) => {
+    const l = leases[i]!;
+    l.used = true;
+    const part: TicketPart = { lease: l, rqStart: -1, tkStart: -1, estimatedTokens: 0, slot: null };
+    // Remaining as of the last grant for everyone else, plus what this process still holds.
+    const check = (kind: LimitKind, limit: number, x: Room, resetAt: number, held: number): void => {
+      checks.push({
+        scope: s.scope,
+        kind,
+        allowed: true,
+        limit,
+        remaining: Math.max(0, x.remaining + held),
+        resetAt,
+      });
+    };
+    const { rpm, tpm, max_concurrent } = s.limits;
+    if (rpm !== undefined) {
+      l.rq.free -= 1;
+      part.rqStart = l.rq.start;
+      check("requests", rpm, l.rq, l.rq.start + WINDOW_MS, l.rq.free);
+    }
+    if (tpm !== undefined) {
+      l.tk.free -= r.estimatedTokens;
+      part.tkStart = l.tk.start;
+      part.estimatedTokens = r.estimatedTokens;
+      check("tokens", tpm, l.tk, l.tk.start + WINDOW_MS, l.tk.free);
+    }
+    if (max_concurrent !== undefined) {
+      part.slot = l.slots.pop()!;
+      check("concurrency", max_concurrent, l.slotRoom, r.now + 1000, l.slots.length);
+    }
+    return part;
+  });
+  return { ok: true, ticket: { parts, done: false }, checks };
 }
 
 function numbers(reply: unknown): number[] {

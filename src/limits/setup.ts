@@ -110,6 +110,8 @@ export function setupLimits(
       stopSweeping();
       stopFlushing();
       await shared.idle();
+      // Room this process was granted and will not use goes back to the other replicas.
+      await redis?.close().catch(() => undefined);
       await ledger
         .close(clock.now())
         .catch((err: unknown) =>
