@@ -167,6 +167,8 @@ const BENCH_LIMITS = {
 const BASELINE_REF = process.env.BENCH_BASELINE || null;
 /** Side by side (issue 19): this commit keeps ≥ 90% of the baseline's throughput … */
 const TARGET_BASE_RPS_RATIO = 0.9;
+/** Scale-out (issue 17): two workers with limits enforced globally reach half of nginx. */
+const TARGET_WORKERS_RPS_RATIO = 0.5;
 /** … and adds at most this much p50 latency at the fixed rate. */
 const TARGET_BASE_P50_MS = 0.05;
 const TARGETS: TargetName[] = (() => {
@@ -880,6 +882,15 @@ function summarise(
         ? `${signed(ttfbAdd)} ms p50 (${f3(k.ttfb.p50)} vs ${f3(d.ttfb.p50)} ms); p99 ${signed(ttfbAdd99)} ms`
         : "not measured",
       pass: judge(ttfbAdd, ttfbAdd <= TARGET_TTFB_MS),
+    });
+  }
+  const workers = perTarget["keyward-workers"];
+  if (workers && n) {
+    const ratio = workers.maxRps / n.maxRps;
+    checks.push({
+      target: `keyward --workers 2 with limits and budgets in Redis max req/s ≥ ${pct(TARGET_WORKERS_RPS_RATIO)} of nginx (issue 17)`,
+      measured: `${pct(ratio)} (${int(workers.maxRps)} vs ${int(n.maxRps)} req/s)`,
+      pass: judge(ratio, ratio >= TARGET_WORKERS_RPS_RATIO),
     });
   }
   const base = perTarget["keyward-base"];

@@ -1,7 +1,9 @@
 import { errorSummary, type Logger } from "../log/logger.js";
 import { handedUsage } from "../server/usage-handoff.js";
+import { openSqliteConnection } from "../store/database.js";
+import { writeUsageBatch } from "../usage/batch-writer.js";
+import { preparedBatchStatements } from "../usage/prepared-statements.js";
 import { UsageRecorder } from "../usage/recorder.js";
-import { SqliteWriterThread } from "./sqlite-writer.js";
 
 /** The primary's end of the usage hand-off (see src/server/usage-handoff.ts). */
 export interface UsageSink {
@@ -13,17 +15,25 @@ export interface UsageSink {
 
 /**
  * One writer for the usage of every worker of `--workers N` on SQLite: the events the workers
- * hand over are queued in memory and committed every `flushMs` in one transaction by one writer
- * thread, so the workers never queue for the file's write lock and a batch holds the events of
- * all of them. What the primary holds is lost only with the primary itself (like the batching
- * window of a single embedded process); a worker's death loses nothing it handed over.
+ * hand over are queued in memory and committed every `flushMs` in one transaction, so the
+ * workers never queue for the file's write lock and a batch holds the events of all of them.
+ * What the primary holds is lost only with the primary itself (like the batching window of a
+ * single embedded process); a worker's death loses nothing it handed over.
+ *
+ * The commits run on the primary's own thread: it has nothing else to do, and a writer thread
+ * cost a second copy of every batch (to the thread and back into objects) for no gain. While a
+ * commit runs, the workers' messages wait in the socket's buffer, and their sends complete.
  */
 export function startUsageSink(file: string, flushMs: number, logger: Logger): UsageSink {
-  // Not at the lowest priority: nothing else runs in the primary, and a starved writer would
-  // let the queue grow for as long as the workers keep the cores busy.
-  const writer = new SqliteWriterThread(file, { background: false });
-  const recorder = new UsageRecorder(writer, flushMs, (err) =>
-    logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
+  const { sqlite, db } = openSqliteConnection(file);
+  // As on the workers' writer threads: durable across a crash of any process, no fsync.
+  sqlite.pragma("synchronous = NORMAL");
+  const statements = preparedBatchStatements(sqlite, db);
+  const recorder = new UsageRecorder(
+    { write: (batch) => writeUsageBatch(db, batch, statements) },
+    flushMs,
+    (err) =>
+      logger.error({ err: errorSummary(err) }, "could not write usage events; keeping them queued for retry"),
   );
   recorder.start();
   return {
@@ -33,7 +43,7 @@ export function startUsageSink(file: string, flushMs: number, logger: Logger): U
     },
     async close() {
       await recorder.close();
-      await writer.close();
+      await db.destroy();
     },
   };
 }
