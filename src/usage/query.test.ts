@@ -4,7 +4,8 @@ import { createTestStore, testDialects, type TestStore } from "../../test/suppor
 import { usageEvent } from "../../test/support/usage-event.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { writeUsageBatch } from "./batch-writer.js";
-import { queryUsage, type UsageRow } from "./query.js";
+import { csvCell } from "../core/csv.js";
+import { queryUsage, queryUsageCsv, type UsageRow } from "./query.js";
 import type { UsageEvent } from "./types.js";
 
 const DAY = 86_400_000;
@@ -139,6 +140,46 @@ describe.each(testDialects())("queryUsage: sums, names, order and limit (%s)", (
         expected(day, new Map(), true, 5, since, until),
       );
     }
+  });
+
+  it("the CSV lines are the same rows, the sums written by the store, the names quoted here", async () => {
+    // What usageCsvLine printed from a row before the store wrote the sums (cost_usd: 6 places).
+    const line = (r: UsageRow) =>
+      [csvCell(r.group), csvCell(r.name), r.requests, r.errors, r.prompt_tokens, r.completion_tokens]
+        .concat([r.cached_tokens, r.cost_micros, (r.cost_micros / 1_000_000).toFixed(6)])
+        .join(",") + "\r\n";
+    for (const [since, until] of ranges)
+      for (const groupBy of ["key", "project", "model", "day", "hour"] as const) {
+        const f = { groupBy, since, until, limit: 1000 };
+        const lines = await queryUsageCsv(database.db, f);
+        expect(lines.length).toBeGreaterThan(0);
+        expect(lines).toEqual((await queryUsage(database.db, f)).map(line));
+      }
+    // Large sums keep every digit, and costs below a cent their leading zeros (a day of its own).
+    await writeUsageBatch(database.db, [
+      usageEvent({
+        requestId: "big",
+        ts: T0 - 5 * DAY,
+        keyId: "key_big",
+        projectId: "proj_a",
+        costMicros: 123_456_789_012,
+      }),
+      usageEvent({
+        requestId: "tiny",
+        ts: T0 - 5 * DAY + 1,
+        keyId: "key_tiny",
+        projectId: "proj_a",
+        costMicros: 7,
+      }),
+    ]);
+    const all = await queryUsageCsv(database.db, {
+      groupBy: "key",
+      since: T0 - 5 * DAY,
+      until: T0 - 4 * DAY,
+      limit: 1000,
+    });
+    expect(all.find((l) => l.startsWith("key_big,"))).toMatch(/,123456789012,123456\.789012\r\n$/);
+    expect(all.find((l) => l.startsWith("key_tiny,"))).toMatch(/,7,0\.000007\r\n$/);
   });
 
   it("has the covering index for usage by key over a range, in place of the narrower one (migration 0014)", async () => {

@@ -5,7 +5,7 @@ import type { Database } from "../../store/database.js";
 import { forbidden, KeywardError } from "../../core/errors.js";
 import { roleAllows } from "../../core/roles.js";
 import { usageCsvChunks } from "../../usage/csv.js";
-import { queryUsage, USAGE_GROUPS, type UsageFilter } from "../../usage/query.js";
+import { queryUsage, queryUsageCsv, USAGE_GROUPS, type UsageFilter } from "../../usage/query.js";
 import type { ApiEnv } from "../env.js";
 import { ERROR_RESPONSES, jsonResponse, SECURITY } from "../openapi.js";
 import { KeyId, ProjectId } from "../schemas.js";
@@ -123,9 +123,9 @@ export function usageRoutes(deps: UsageRouteDeps): OpenAPIHono<ApiEnv> {
     const q = c.req.valid("query");
     // Queried in full before the first byte, so a store failure is still a clean error response;
     // the rows are aggregates (≤ limit), the body is then streamed in chunks.
-    const data = await queryUsage(deps.store.db, toFilter(q, c.get("principal")));
-    if (q.format === "json") return c.json(data, 200);
-    const chunks = usageCsvChunks(q.group_by, data);
+    const filter = toFilter(q, c.get("principal"));
+    if (q.format === "json") return c.json(await queryUsage(deps.store.db, filter), 200);
+    const chunks = usageCsvChunks(q.group_by, await queryUsageCsv(deps.store.db, filter));
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
