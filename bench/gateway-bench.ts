@@ -29,7 +29,9 @@
  *                          the opt-in scale-out targets (issue 17), each a keyward of its own
  *                          through the limited key: keyward-redis (one process, limits and
  *                          budgets in Redis) and keyward-workers (`serve --workers 2`, Redis),
- *                          and keyward-workers-open (the same workers, the key without limits)
+ *                          keyward-workers-open (the same workers, the key without limits) and
+ *                          keyward-workers-commit (the same workers with KEYWARD_USAGE_DURABLE=on:
+ *                          each commits its own usage instead of handing it to the primary)
  *   BENCH_REDIS_URL        the Redis of those targets (default redis://127.0.0.1:6379)
  *   BENCH_BASELINE         a git ref (e.g. HEAD~3): also measure keyward built from that commit,
  *                          as target keyward-base, interleaved with the others in the same run,
@@ -143,10 +145,16 @@ type TargetName =
   | "keyward-base"
   | "keyward-redis"
   | "keyward-workers"
-  | "keyward-workers-open";
+  | "keyward-workers-open"
+  | "keyward-workers-commit";
 const ALL_TARGETS: readonly TargetName[] = ["direct", "nginx", "keyward", "keyward-limits"];
 /** Scale-out targets (issue 17), measured only when BENCH_TARGETS names them. */
-const OPT_IN_TARGETS: readonly TargetName[] = ["keyward-redis", "keyward-workers", "keyward-workers-open"];
+const OPT_IN_TARGETS: readonly TargetName[] = [
+  "keyward-redis",
+  "keyward-workers",
+  "keyward-workers-open",
+  "keyward-workers-commit",
+];
 const REDIS_URL = process.env.BENCH_REDIS_URL || "redis://127.0.0.1:6379";
 /** The keyward targets: the same process, through a key without and with limits and budgets. */
 const KEYWARD_TARGETS: readonly TargetName[] = ["keyward", "keyward-limits"];
@@ -663,6 +671,7 @@ const envKeep: Record<string, true> = {
   KEYWARD_LOG_LEVEL: true,
   KEYWARD_HEAP_TUNING: true,
   KEYWARD_REDIS_URL: true,
+  KEYWARD_USAGE_DURABLE: true,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1193,7 +1202,10 @@ async function main(): Promise<void> {
     // A keyward of its own per scale-out target, so its Redis-backed counters are its alone.
     const workers = name.startsWith("keyward-workers") ? ["--workers", "2"] : [];
     const k = await startKeyward(tmpDir, mock.origin, REPO_ROOT, name, {
-      env: { KEYWARD_REDIS_URL: REDIS_URL },
+      env: {
+        KEYWARD_REDIS_URL: REDIS_URL,
+        ...(name === "keyward-workers-commit" ? { KEYWARD_USAGE_DURABLE: "on" } : {}),
+      },
       args: workers,
     });
     console.log(
