@@ -185,4 +185,33 @@ describe.skipIf(!url)("shared rate limits (Lua, real Redis)", () => {
     await a.renew(base.now + 2_000);
     expect(await redis.zcard(`${p}project:proj_1:cc`)).toBe(0);
   });
+
+  it("slots Redis lost (a restart) are dropped at the next renewal, not admitted on", async () => {
+    const rates = fresh();
+    const s = [key({ max_concurrent: 1_000 })];
+    const a = await rates.admit(base, s);
+    if (!a.ok) throw new Error("refused");
+    expect(rates.held).toBeGreaterThan(1); // the request's slot and spare ones
+    await redis.del(`${rates.p}key:key_1:cc`); // what a Redis restart without persistence does
+    await rates.renew(base.now + 1_000);
+    expect(rates.held).toBe(0); // the one in use too: it is not kept when its request ends
+    await rates.finish(a.ticket, 0, false);
+    expect(rates.held).toBe(0);
+    // Room for the next request comes from Redis again, counted there.
+    expect((await rates.admit(base, s)).ok).toBe(true);
+    expect(await redis.zcard(`${rates.p}key:key_1:cc`)).toBe(rates.held);
+  });
+
+  it("a lease with a request in flight is kept past idle renewals, so its correction still counts", async () => {
+    const rates = fresh();
+    const s = [key({ tpm: 10_000_000 })];
+    const a = await rates.admit(base, s); // a long stream: 100 tokens estimated
+    if (!a.ok) throw new Error("refused");
+    await rates.renew(base.now + 1_000);
+    await rates.renew(base.now + 2_000); // idle: the spare room goes back
+    expect(await redis.hget(`${rates.p}key:key_1:tk`, "used")).toBe("100");
+    await rates.finish(a.ticket, 900, false); // it used 900
+    await rates.renew(base.now + 3_000);
+    expect(await redis.hget(`${rates.p}key:key_1:tk`, "used")).toBe("900");
+  });
 });

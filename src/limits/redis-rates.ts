@@ -56,6 +56,15 @@ interface Lease {
   pending: Promise<unknown> | null;
   /** Used since the last renewal (an idle lease gives its room back). */
   used: boolean;
+  /** Requests taken from it and not finished: it is kept while they may still correct it. */
+  inflight: number;
+}
+
+/** One slot's renewal in a pipeline, and where its reply is. */
+interface Renewal {
+  lease: Lease;
+  slot: string;
+  reply: number;
 }
 
 interface Need {
@@ -131,6 +140,7 @@ export class RedisRates {
     const back: Lease[] = [];
     for (const p of ticket.parts) {
       const l = p.lease;
+      l.inflight--;
       if (refund && p.rqStart >= 0 && l.rq.start === p.rqStart) l.rq.free += 1;
       // A correction belongs to the window it was taken in; a closed window is history.
       if (p.tkStart >= 0 && l.tk.start === p.tkStart) l.tk.free -= actualTokens - p.estimatedTokens;
@@ -157,12 +167,14 @@ export class RedisRates {
   async renew(now: number): Promise<void> {
     if (this.leases.size === 0 || !this.available) return;
     const pipeline = this.redis.pipeline();
-    let renewing = false;
+    const renewed: Renewal[] = [];
     for (const l of this.leases.values())
       if (l.slotsHeld.size) {
-        renewing = true;
-        // XX: a slot the lease already dropped is not brought back.
-        for (const slot of l.slotsHeld) pipeline.zadd(l.keys[2], "XX", now + this.leaseMs, slot);
+        // XX: a slot the lease already dropped is not brought back; CH: it answers 0 for one.
+        for (const slot of l.slotsHeld) {
+          renewed.push({ lease: l, slot, reply: pipeline.length });
+          pipeline.zadd(l.keys[2], "XX", "CH", now + this.leaseMs, slot);
+        }
         pipeline.pexpire(l.keys[2], this.leaseMs * 2);
       }
     const idle: Lease[] = [];
@@ -173,12 +185,31 @@ export class RedisRates {
       else if (l.tk.free < 0) owing.push(l);
       l.used = false;
     }
-    await Promise.all([
-      renewing ? pipeline.exec() : undefined,
+    const [replies] = await Promise.all([
+      renewed.length ? pipeline.exec() : null,
       idle.length ? this.giveBack(idle, () => ({ rq: true, tk: true, slots: true })) : undefined,
       owing.length ? this.giveBack(owing, () => ({ rq: false, tk: true, slots: false })) : undefined,
     ]);
-    for (const l of idle) if (l.slotsHeld.size === 0 && !l.used && !l.pending) this.forget(l);
+    this.dropLost(renewed, replies);
+    for (const l of idle)
+      if (l.slotsHeld.size === 0 && l.inflight === 0 && !l.used && !l.pending) this.forget(l);
+  }
+
+  /**
+   * Slots Redis no longer has (it restarted and lost them, or their lease ran out while this
+   * process could not renew) are no longer this process's: a spare one is dropped, one in use
+   * is not kept when its request ends. Otherwise this process would admit on room that Redis
+   * may have handed to another.
+   */
+  private dropLost(renewed: Renewal[], replies: Array<[Error | null, unknown]> | null): void {
+    if (!replies) return;
+    for (const r of renewed) {
+      const [err, changed] = replies[r.reply] ?? [null, 1];
+      if (err || changed !== 0) continue;
+      r.lease.slotsHeld.delete(r.slot);
+      const spare = r.lease.slots.indexOf(r.slot);
+      if (spare >= 0) r.lease.slots.splice(spare, 1);
+    }
   }
 
   /** Gives back everything this process holds and does not use (on shutdown). */
@@ -208,6 +239,7 @@ export class RedisRates {
         slotRoom: emptyRoom(),
         pending: null,
         used: false,
+        inflight: 0,
       };
       this.leases.set(base, l);
     }
@@ -344,6 +376,7 @@ function take(r: AdmissionRequest, subjects: readonly RateSubject[], leases: Lea
   const parts: TicketPart[] = subjects.map((s, i) => {
     const l = leases[i]!;
     l.used = true;
+    l.inflight++;
     const part: TicketPart = { lease: l, rqStart: -1, tkStart: -1, estimatedTokens: 0, slot: null };
     // Remaining as of the last grant for everyone else, plus what this process still holds.
     const check = (kind: LimitKind, limit: number, x: Room, resetAt: number, held: number): void => {
