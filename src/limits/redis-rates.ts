@@ -45,13 +45,15 @@ interface Room {
 
 /** What this process holds of one subject's limits. */
 interface Lease {
+  /** Its key in `leases`, and the prefix of its three Redis keys. */
+  base: string;
   keys: [rq: string, tk: string, cc: string];
   rq: Room;
   tk: Room;
   /** Concurrency slots held and not in use; `slotsHeld` also counts those in use. */
   slots: string[];
   slotsHeld: Set<string>;
-  slotRoom: Room;
+  slotRoom: Pick<Room, "remaining" | "tight">;
   /** The grant on its way for this subject: other requests for it wait instead of asking too. */
   pending: Promise<unknown> | null;
   /** Used since the last renewal (an idle lease gives its room back). */
@@ -72,6 +74,25 @@ interface Need {
   tk: number;
   cc: number;
 }
+
+/** One check of an ADMIT reply, with what Redis granted for it. */
+interface Granted {
+  kind: LimitKind;
+  subject: number;
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetAt: number;
+  got: number;
+}
+
+/** Which room of a lease a give-back returns. */
+interface GiveBackWhat {
+  rq: boolean;
+  tk: boolean;
+  slots: boolean;
+}
+const EVERYTHING: GiveBackWhat = { rq: true, tk: true, slots: true };
 
 const WINDOW_MS = 60_000;
 const KINDS: Record<number, LimitKind> = { 1: "requests", 2: "tokens", 3: "concurrency" };
@@ -187,7 +208,7 @@ export class RedisRates {
     }
     const [replies] = await Promise.all([
       renewed.length ? pipeline.exec() : null,
-      idle.length ? this.giveBack(idle, () => ({ rq: true, tk: true, slots: true })) : undefined,
+      idle.length ? this.giveBack(idle, () => EVERYTHING) : undefined,
       owing.length ? this.giveBack(owing, () => ({ rq: false, tk: true, slots: false })) : undefined,
     ]);
     this.dropLost(renewed, replies);
@@ -216,7 +237,7 @@ export class RedisRates {
   async close(): Promise<void> {
     if (!this.available) return;
     const all = [...this.leases.values()];
-    if (all.length) await this.giveBack(all, () => ({ rq: true, tk: true, slots: true }));
+    if (all.length) await this.giveBack(all, () => EVERYTHING);
   }
 
   /** Concurrency slots held right now by this process, in use or spare (for tests and metrics). */
@@ -231,12 +252,13 @@ export class RedisRates {
     let l = this.leases.get(base);
     if (!l) {
       l = {
+        base,
         keys: [`${base}:rq`, `${base}:tk`, `${base}:cc`],
         rq: emptyRoom(),
         tk: emptyRoom(),
         slots: [],
         slotsHeld: new Set(),
-        slotRoom: emptyRoom(),
+        slotRoom: { remaining: 0, tight: true },
         pending: null,
         used: false,
         inflight: 0,
@@ -247,8 +269,7 @@ export class RedisRates {
   }
 
   private forget(l: Lease): void {
-    const base = l.keys[0].slice(0, -3);
-    if (this.leases.get(base) === l) this.leases.delete(base);
+    if (this.leases.get(l.base) === l) this.leases.delete(l.base);
   }
 
   /** Asks Redis for what the request is short of (plus spare), then takes the request. */
@@ -268,54 +289,33 @@ export class RedisRates {
       args.push(n.rq, n.tk, n.cc, r.estimatedTokens);
     });
     const out = numbers(await this.run(ADMIT_SCRIPT, keys, args));
-    const checks: Check[] = [];
-    const granted: Array<() => void> = [];
-    for (let i = 1; i + 6 < out.length; i += 7) {
-      const kind = KINDS[out[i]!]!;
-      const subject = out[i + 1]!;
-      const [limit, remaining, resetAt, got] = [out[i + 3]!, out[i + 4]!, out[i + 5]!, out[i + 6]!];
-      checks.push({
-        scope: subjects[subject]!.scope,
-        kind,
+    const results: Granted[] = [];
+    for (let i = 1; i + 6 < out.length; i += 7)
+      results.push({
+        kind: KINDS[out[i]!]!,
+        subject: out[i + 1]!,
         allowed: out[i + 2] === 1,
-        limit,
-        remaining,
-        resetAt,
+        limit: out[i + 3]!,
+        remaining: out[i + 4]!,
+        resetAt: out[i + 5]!,
+        got: out[i + 6]!,
       });
-      const l = leases[subject]!;
-      const n = needs[subject]!;
-      granted.push(() => {
-        if (kind === "concurrency") {
-          for (let j = 1; j <= got; j++) {
-            const slot = `${slotBase}:${subject}:${j}`;
-            l.slots.push(slot);
-            l.slotsHeld.add(slot);
-          }
-          Object.assign(l.slotRoom, { remaining, tight: got > 0 ? got <= n.cc : l.slotRoom.tight });
-          return;
-        }
-        const room = kind === "requests" ? l.rq : l.tk;
-        const start = resetAt - WINDOW_MS;
-        if (got > 0) {
-          // A grant in a new window: what was left of the old one is void.
-          if (room.start !== start) Object.assign(room, { start, free: 0 });
-          room.free += got;
-          room.tight = got <= (kind === "requests" ? n.rq : n.tk);
-        }
-        if (room.start === start) room.remaining = remaining;
-      });
-    }
+    const checks: Check[] = results.map((g) => ({
+      scope: subjects[g.subject]!.scope,
+      kind: g.kind,
+      allowed: g.allowed,
+      limit: g.limit,
+      remaining: g.remaining,
+      resetAt: g.resetAt,
+    }));
     const failed = out[0]! > 0 ? checks[out[0]! - 1] : undefined;
     if (failed) return { ok: false, failed, checks };
-    for (const apply of granted) apply();
+    for (const g of results) addGrant(leases[g.subject]!, needs[g.subject]!, g, slotBase);
     return take(r, subjects, leases);
   }
 
   /** Gives back, per lease, the room `what` names (its free requests, tokens, spare slots). */
-  private async giveBack(
-    leases: Lease[],
-    what: (l: Lease) => { rq: boolean; tk: boolean; slots: boolean },
-  ): Promise<void> {
+  private async giveBack(leases: Lease[], what: (l: Lease) => GiveBackWhat): Promise<void> {
     const keys: string[] = [];
     const args: Array<string | number> = [];
     for (const l of leases) {
@@ -352,6 +352,29 @@ export class RedisRates {
   }
 }
 
+/** Adds what Redis granted for one check to the lease (slot ids as ADMIT names them). */
+function addGrant(l: Lease, n: Need, g: Granted, slotBase: string): void {
+  if (g.kind === "concurrency") {
+    for (let j = 1; j <= g.got; j++) {
+      const slot = `${slotBase}:${g.subject}:${j}`;
+      l.slots.push(slot);
+      l.slotsHeld.add(slot);
+    }
+    l.slotRoom.remaining = g.remaining;
+    if (g.got > 0) l.slotRoom.tight = g.got <= n.cc;
+    return;
+  }
+  const room = g.kind === "requests" ? l.rq : l.tk;
+  const start = g.resetAt - WINDOW_MS;
+  if (g.got > 0) {
+    // A grant in a new window: what was left of the old one is void.
+    if (room.start !== start) Object.assign(room, { start, free: 0 });
+    room.free += g.got;
+    room.tight = g.got <= (g.kind === "requests" ? n.rq : n.tk);
+  }
+  if (room.start === start) room.remaining = g.remaining;
+}
+
 /** What a request still needs from Redis for one subject, beyond the room its lease holds. */
 function need(l: Lease, limits: Limits, r: AdmissionRequest): Need {
   // Room of a window that has closed is void (Redis opens the next one at the next grant).
@@ -379,7 +402,13 @@ function take(r: AdmissionRequest, subjects: readonly RateSubject[], leases: Lea
     l.inflight++;
     const part: TicketPart = { lease: l, rqStart: -1, tkStart: -1, estimatedTokens: 0, slot: null };
     // Remaining as of the last grant for everyone else, plus what this process still holds.
-    const check = (kind: LimitKind, limit: number, x: Room, resetAt: number, held: number): void => {
+    const check = (
+      kind: LimitKind,
+      limit: number,
+      x: Pick<Room, "remaining">,
+      resetAt: number,
+      held: number,
+    ): void => {
       checks.push({
         scope: s.scope,
         kind,
