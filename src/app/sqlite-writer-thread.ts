@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { lowerThreadPriority } from "../core/thread-priority.js";
 import { writeLastUsed } from "../keys/last-used.js";
-import { openSqliteConnection } from "../store/database.js";
+import { openBackgroundSqliteConnection } from "../store/database.js";
 import { writeUsageBatch } from "../usage/batch-writer.js";
 import { preparedBatchStatements } from "../usage/prepared-statements.js";
 import type { UsageEvent } from "../usage/types.js";
@@ -25,12 +25,7 @@ import type { WriterRequest, WriterThreadData } from "./sqlite-writer.js";
 const WRITER_NICENESS = 19;
 
 const settings = workerData as WriterThreadData;
-const { sqlite, db } = openSqliteConnection(settings.file);
-// Usage and last-used commits without fsync (WAL, synchronous = NORMAL): durable across a crash
-// of any process (kill -9 included), which is what metering before an answer ends needs; a
-// power loss can drop the last few ms, as the batching window always could. An fsync per
-// commit cost tens of ms on this machine's disk, and answers wait for these commits.
-sqlite.pragma("synchronous = NORMAL");
+const { sqlite, db } = openBackgroundSqliteConnection(settings.file);
 const statements = preparedBatchStatements(sqlite, db);
 // After the set-up (module loading, statements), which is not to be slowed down. Not when
 // answers wait for these commits (durable usage): at nice 19 on a busy machine the thread got

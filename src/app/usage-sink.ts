@@ -1,6 +1,6 @@
 import { errorSummary, type Logger } from "../log/logger.js";
 import { handedUsage } from "../server/usage-handoff.js";
-import { openSqliteConnection } from "../store/database.js";
+import { openBackgroundSqliteConnection } from "../store/database.js";
 import { writeUsageBatch } from "../usage/batch-writer.js";
 import { preparedBatchStatements } from "../usage/prepared-statements.js";
 import { UsageRecorder } from "../usage/recorder.js";
@@ -25,9 +25,7 @@ export interface UsageSink {
  * commit runs, the workers' messages wait in the socket's buffer, and their sends complete.
  */
 export function startUsageSink(file: string, flushMs: number, logger: Logger): UsageSink {
-  const { sqlite, db } = openSqliteConnection(file);
-  // As on the workers' writer threads: durable across a crash of any process, no fsync.
-  sqlite.pragma("synchronous = NORMAL");
+  const { sqlite, db } = openBackgroundSqliteConnection(file);
   const statements = preparedBatchStatements(sqlite, db);
   const recorder = new UsageRecorder(
     { write: (batch) => writeUsageBatch(db, batch, statements) },

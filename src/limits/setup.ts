@@ -4,7 +4,7 @@ import { openRedis } from "../cluster/redis.js";
 import type { Clock } from "../core/clock.js";
 import { every } from "../core/background.js";
 import { errorSummary, type Logger } from "../log/logger.js";
-import { openSqliteConnection, type Database } from "../store/database.js";
+import { openBackgroundSqliteConnection, type Database } from "../store/database.js";
 import type { AdmissionControl } from "./admission.js";
 import { BudgetLedger } from "./ledger.js";
 import { Limiter, type SpendLoader } from "./limiter.js";
@@ -70,12 +70,10 @@ export function setupLimits(
   const redis = connection
     ? new RedisRates(connection, `keyward:limits:${dataSet}:`, settings.leaseMs)
     : null;
-  // On SQLite the ledger commits on a connection of its own without fsync (synchronous =
-  // NORMAL, WAL): a commit there is durable across a crash of any process, and an fsync per
-  // batch would stall the event loop for the length of a disk flush (tens of ms here). Power
-  // loss can drop the last few ms of ledger commits; the processes holding them die with it.
-  const ledgerConnection = store.dialect === "sqlite" ? openSqliteConnection(store.location) : null;
-  ledgerConnection?.sqlite.pragma("synchronous = NORMAL");
+  // On SQLite the ledger commits on a connection of its own without an fsync: a disk flush per
+  // batch would stall the event loop. Power loss can drop the last few ms of ledger commits;
+  // the processes holding them die with it.
+  const ledgerConnection = store.dialect === "sqlite" ? openBackgroundSqliteConnection(store.location) : null;
   const ledger = new BudgetLedger(
     ledgerConnection?.db ?? store.db,
     loadSpend,

@@ -66,6 +66,19 @@ export function openSqliteConnection(file: string): { sqlite: SQLite.Database; d
   return { sqlite, db };
 }
 
+/**
+ * A connection for background commits (usage batches, last-used times, the budget ledger):
+ * the same set-up without an fsync per commit (WAL, synchronous = NORMAL). A commit is then
+ * durable across a crash of any process (kill -9 included), which metering before an answer
+ * ends needs; power loss can drop the last few ms, as a batching window always could. An fsync
+ * per commit cost tens of ms on this machine's disk, and answers or the event loop would wait.
+ */
+export function openBackgroundSqliteConnection(file: string): { sqlite: SQLite.Database; db: Kysely<DB> } {
+  const connection = openSqliteConnection(file);
+  connection.sqlite.pragma("synchronous = NORMAL");
+  return connection;
+}
+
 function openPostgres(options: DatabaseOptions): Database {
   const url = options.databaseUrl!;
   const pool = new pg.Pool({
